@@ -1,0 +1,1 @@
+"""Reference S2B2C mall service: catalogue, orders, coupons and card profiles over HTTP."""

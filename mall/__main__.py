@@ -1,0 +1,104 @@
+"""Command line: `python -m mall init-db [--seed] | seed | serve [--host] [--port]`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from mall.settings import Settings, SettingsError
+
+logger = logging.getLogger("mall")
+
+
+def _init_db(settings: Settings, *, with_seed: bool) -> int:
+    from mall.db import Database, upgrade
+    from mall.seeding import is_empty, seed
+
+    upgrade(settings.database_url)
+    logger.info("database migrated to the latest schema")
+    if with_seed:
+        database = Database(settings.database_url)
+        try:
+            with database.write_session() as session:
+                if is_empty(session):
+                    seed(session=session)
+                else:
+                    logger.info("database already has a catalogue; not seeding")
+        finally:
+            database.dispose()
+    return 0
+
+
+def _seed(settings: Settings) -> int:
+    from mall.db import Database, is_migrated
+    from mall.seeding import seed
+
+    database = Database(settings.database_url)
+    try:
+        if not is_migrated(database.engine):
+            logger.error("the database has no schema yet: run `python -m mall init-db` first")
+            return 1
+        with database.write_session() as session:
+            seed(session=session)
+    finally:
+        database.dispose()
+    return 0
+
+
+def _serve(settings: Settings) -> int:
+    import uvicorn
+
+    from mall.app import create_app
+    from mall.db import Database, is_migrated
+
+    database = Database(settings.database_url)
+    if not is_migrated(database.engine):
+        logger.error("the database has no schema yet: run `python -m mall init-db --seed` first")
+        return 1
+    app = create_app(settings, database=database)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        workers=1,
+        access_log=False,
+        log_level="info",
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; return the process exit status."""
+    parser = argparse.ArgumentParser(prog="python -m mall", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    init = commands.add_parser("init-db", help="migrate the database to the latest schema")
+    init.add_argument("--seed", action="store_true", help="load the demo data if it is empty")
+    commands.add_parser("seed", help="add the demo data that is missing (idempotent)")
+    serve = commands.add_parser("serve", help="serve the HTTP API")
+    serve.add_argument("--host", help="address to listen on (default MALL_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default MALL_PORT or 5056)")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        logger.error("%s", error)
+        return 2
+    if args.command == "init-db":
+        return _init_db(settings, with_seed=args.seed)
+    if args.command == "seed":
+        return _seed(settings)
+    settings = Settings(
+        database_url=settings.database_url,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+    )
+    return _serve(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,341 @@
+"""ORM models: catalogue, customers and their behaviour, coupons, orders and logistics.
+
+Relationships load with `lazy="raise"`: every query names what it eager-loads, so a
+request can never slide into one query per row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Base: Any = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+
+CENT = Decimal("0.01")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored as UTC and always read back timezone-aware.
+
+    SQLite keeps no timezone, so values are normalised to UTC on the way in and tagged
+    as UTC on the way out; PostgreSQL stores them as `timestamptz`.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware UTC datetime")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Money(TypeDecorator):
+    """Yuan with two decimals (NUMERIC(10, 2)), always read back as a `Decimal`.
+
+    SQLite keeps NUMERIC values as floats; reading them as floats and rounding to the
+    cent here is exact for any price, and avoids SQLAlchemy's generic warning about
+    SQLite and Decimal.
+    """
+
+    impl = Numeric(10, 2)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(Numeric(10, 2, asdecimal=False))
+        return dialect.type_descriptor(Numeric(10, 2, asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        cents = Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+        # pysqlite cannot bind Decimal; a float holds any cent amount a mall will see.
+        return float(cents) if dialect.name == "sqlite" else cents
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# ---- catalogue ----
+
+
+class Category(Base):
+    __tablename__ = "categories"
+
+    id = Column(String(32), primary_key=True)
+    name = Column(String(64), nullable=False)
+
+
+class Supplier(Base):
+    __tablename__ = "suppliers"
+
+    id = Column(String(64), primary_key=True)
+    name = Column(String(128), nullable=False)
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    id = Column(String(32), primary_key=True)
+    name = Column(String(128), nullable=False, unique=True)
+    category_id = Column(String(32), ForeignKey("categories.id"), nullable=False, index=True)
+    supplier_id = Column(String(64), ForeignKey("suppliers.id"), nullable=False)
+    aliases = Column(JSON, nullable=False, default=list)
+    list_price = Column(Money(), nullable=False)
+    price = Column(Money(), nullable=False)
+    description = Column(Text, nullable=False, default="")
+    specs = Column(JSON, nullable=False, default=dict)
+    image_url = Column(String(512), nullable=True)
+
+    category = relationship(Category, lazy="raise")
+    supplier = relationship(Supplier, lazy="raise")
+    skus = relationship("Sku", lazy="raise", order_by="Sku.position", back_populates="product")
+
+    __table_args__ = (
+        CheckConstraint("price >= 0", name="price_not_negative"),
+        CheckConstraint("list_price >= 0", name="list_price_not_negative"),
+    )
+
+
+class Sku(Base):
+    __tablename__ = "skus"
+
+    id = Column(String(48), primary_key=True)
+    product_id = Column(String(32), ForeignKey("products.id"), nullable=False, index=True)
+    position = Column(Integer, nullable=False, default=0)
+    color = Column(String(32), nullable=True)
+    size = Column(String(32), nullable=True)
+    stock = Column(Integer, nullable=False, default=0)
+
+    product = relationship(Product, lazy="raise", back_populates="skus")
+
+    __table_args__ = (CheckConstraint("stock >= 0", name="stock_not_negative"),)
+
+
+# ---- customers and behaviour ----
+
+
+class DistributorCard(Base):
+    """The shop owner's "AI business card" a customer came through."""
+
+    __tablename__ = "distributor_cards"
+
+    id = Column(String(64), primary_key=True)
+    owner_name = Column(String(64), nullable=False)
+    shop_name = Column(String(128), nullable=False)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    # A WeChat openid or a web visitor id.
+    id = Column(String(64), primary_key=True)
+    channel = Column(String(16), nullable=False)
+    display_name = Column(String(64), nullable=False, default="")
+    interests = Column(JSON, nullable=False, default=list)
+    card_id = Column(String(64), ForeignKey("distributor_cards.id"), nullable=True)
+    segment = Column(String(24), nullable=False, default="new")
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    last_visit_at = Column(UTCDateTime(), nullable=True)
+
+    card = relationship(DistributorCard, lazy="raise")
+
+
+class BehaviourEvent(Base):
+    __tablename__ = "behaviour_events"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    customer_id = Column(String(64), ForeignKey("customers.id"), nullable=False)
+    type = Column(String(24), nullable=False)
+    product_id = Column(String(32), ForeignKey("products.id"), nullable=True)
+    occurred_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_behaviour_events_customer_time", "customer_id", "occurred_at"),
+        CheckConstraint(
+            "type IN ('card_view', 'product_view', 'add_to_cart', 'consult', 'order')",
+            name="known_type",
+        ),
+    )
+
+
+# ---- coupons ----
+
+
+class CouponTemplate(Base):
+    __tablename__ = "coupon_templates"
+
+    id = Column(String(32), primary_key=True)
+    name = Column(String(64), nullable=False)
+    # instant = 立减 (no threshold), threshold = 满减.
+    kind = Column(String(16), nullable=False)
+    amount = Column(Money(), nullable=False)
+    threshold = Column(Money(), nullable=True)
+    # A coupon expires at the earlier of valid_until and issue time + valid_days.
+    valid_days = Column(Integer, nullable=True)
+    valid_until = Column(UTCDateTime(), nullable=True)
+    per_user_limit = Column(Integer, nullable=False, default=1)
+    total_stock = Column(Integer, nullable=False)
+    issued_count = Column(Integer, nullable=False, default=0)
+    # Empty lists mean "no restriction".
+    segments = Column(JSON, nullable=False, default=list)
+    product_ids = Column(JSON, nullable=False, default=list)
+    category_ids = Column(JSON, nullable=False, default=list)
+    description = Column(Text, nullable=False, default="")
+    active = Column(Boolean, nullable=False, default=True)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('instant', 'threshold')", name="known_kind"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("per_user_limit >= 1", name="per_user_limit_positive"),
+        CheckConstraint("issued_count >= 0 AND issued_count <= total_stock", name="within_stock"),
+    )
+
+    @property
+    def stock_left(self) -> int:
+        """How many more coupons may be issued from this template."""
+        return int(self.total_stock) - int(self.issued_count)
+
+
+class Coupon(Base):
+    """An issued coupon. Its terms are copied from the template at issue time."""
+
+    __tablename__ = "coupons"
+
+    code = Column(String(32), primary_key=True)
+    customer_id = Column(String(64), ForeignKey("customers.id"), nullable=False)
+    template_id = Column(String(32), ForeignKey("coupon_templates.id"), nullable=False)
+    name = Column(String(64), nullable=False)
+    kind = Column(String(16), nullable=False)
+    amount = Column(Money(), nullable=False)
+    threshold = Column(Money(), nullable=True)
+    status = Column(String(16), nullable=False, default="issued")
+    issued_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    valid_until = Column(UTCDateTime(), nullable=True)
+    used_at = Column(UTCDateTime(), nullable=True)
+    # Orders may live in an operator's own mall, so this is a reference, not a foreign key.
+    order_id = Column(String(32), nullable=True)
+    idempotency_key = Column(String(128), nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint("customer_id", "idempotency_key", name="uq_coupons_customer_key"),
+        Index("ix_coupons_customer_template", "customer_id", "template_id"),
+        CheckConstraint("status IN ('issued', 'used', 'expired')", name="known_status"),
+    )
+
+
+# ---- orders and logistics ----
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    id = Column(String(20), primary_key=True)
+    customer_id = Column(String(64), ForeignKey("customers.id"), nullable=False)
+    status = Column(String(24), nullable=False)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    goods_amount = Column(Money(), nullable=False)
+    shipping_fee = Column(Money(), nullable=False, default=Decimal("0.00"))
+    discount = Column(Money(), nullable=False, default=Decimal("0.00"))
+    total = Column(Money(), nullable=False)
+    recipient_name = Column(String(64), nullable=False)
+    recipient_phone = Column(String(32), nullable=False)
+    region = Column(String(128), nullable=False)
+    address_detail = Column(String(256), nullable=False)
+
+    items = relationship("OrderItem", lazy="raise", order_by="OrderItem.id")
+    logistics = relationship("Logistics", lazy="raise", uselist=False)
+
+    __table_args__ = (
+        Index("ix_orders_customer_created", "customer_id", "created_at"),
+        CheckConstraint(
+            "status IN ('pending_payment', 'paid', 'shipped', 'delivered', 'completed',"
+            " 'cancelled', 'refunding', 'refunded')",
+            name="known_status",
+        ),
+    )
+
+
+class OrderItem(Base):
+    """One line of an order; name and price are what the customer saw when ordering."""
+
+    __tablename__ = "order_items"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    order_id = Column(String(20), ForeignKey("orders.id"), nullable=False, index=True)
+    product_id = Column(String(32), ForeignKey("products.id"), nullable=False)
+    name = Column(String(128), nullable=False)
+    color = Column(String(32), nullable=True)
+    size = Column(String(32), nullable=True)
+    quantity = Column(Integer, nullable=False)
+    price = Column(Money(), nullable=False)
+
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+
+class Logistics(Base):
+    __tablename__ = "logistics"
+
+    order_id = Column(String(20), ForeignKey("orders.id"), primary_key=True)
+    courier = Column(String(32), nullable=False)
+    tracking_no = Column(String(40), nullable=False)
+
+    events = relationship(
+        "LogisticsEvent", lazy="raise", order_by="LogisticsEvent.occurred_at.desc()"
+    )
+
+
+class LogisticsEvent(Base):
+    __tablename__ = "logistics_events"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    order_id = Column(String(20), ForeignKey("logistics.order_id"), nullable=False, index=True)
+    occurred_at = Column(UTCDateTime(), nullable=False)
+    description = Column(String(256), nullable=False)
+    location = Column(String(64), nullable=True)

@@ -1,0 +1,72 @@
+"""Coupon routes: best offer, issuing, listing, redeeming."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from mall import schemas, views
+from mall.models import utcnow
+from mall.routes.deps import CustomerId, DatabaseDep, Responses, ok
+from mall.services import coupons
+
+router = APIRouter(tags=["coupons"])
+CONFLICT: Responses = {409: {"model": schemas.CouponErrorOut}, 404: {"model": schemas.ErrorOut}}
+
+
+@router.get(
+    "/customers/{customer_id}/coupons/best",
+    response_model=schemas.BestOfferOut,
+    responses={404: {"model": schemas.ErrorOut}},
+)
+def best_offer(
+    database: DatabaseDep,
+    customer_id: CustomerId,
+    product_id: Annotated[str | None, Query(max_length=32)] = None,
+) -> Response:
+    """The coupon that saves this customer most on one unit of the product."""
+    with database.read_session() as session:
+        offer = coupons.best_offer(session=session, customer_id=customer_id, product_id=product_id)
+        template = views.template(offer.template) if offer.template is not None else None
+    return ok({"template": template, "saving": views.money(offer.saving)})
+
+
+@router.post(
+    "/customers/{customer_id}/coupons",
+    status_code=201,
+    response_model=schemas.CouponOut,
+    responses={**CONFLICT, 200: {"model": schemas.CouponOut, "description": "key seen before"}},
+)
+def issue_coupon(database: DatabaseDep, customer_id: CustomerId, body: schemas.IssueIn) -> Response:
+    """Issue a coupon: 201 when new, 200 with the same coupon for a key seen before."""
+    with database.write_session() as session:
+        issued = coupons.issue_coupon(
+            session=session,
+            customer_id=customer_id,
+            template_id=body.template_id,
+            idempotency_key=body.idempotency_key,
+        )
+    return ok(views.coupon(issued.coupon, utcnow()), status_code=201 if issued.created else 200)
+
+
+@router.get("/customers/{customer_id}/coupons", response_model=schemas.CouponsOut)
+def list_coupons(database: DatabaseDep, customer_id: CustomerId) -> Response:
+    """The customer's coupons, newest first."""
+    now = utcnow()
+    with database.read_session() as session:
+        items = coupons.list_coupons(session=session, customer_id=customer_id)
+        return ok({"items": [views.coupon(c, now) for c in items]})
+
+
+@router.post("/coupons/{code}/redeem", response_model=schemas.CouponOut, responses=CONFLICT)
+def redeem_coupon(
+    database: DatabaseDep, code: str, body: schemas.RedeemIn | None = None
+) -> Response:
+    """Mark the coupon used (409 already_used or expired)."""
+    order_id = body.order_id if body is not None else None
+    with database.write_session() as session:
+        coupon = coupons.redeem_coupon(session=session, code=code, order_id=order_id)
+        content = views.coupon(coupon, utcnow())
+    return ok(content)

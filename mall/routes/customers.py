@@ -1,0 +1,42 @@
+"""Customer routes: card profiles and behaviour events."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from mall import schemas, views
+from mall.routes.deps import CustomerId, DatabaseDep, ok
+from mall.services import profiles
+
+router = APIRouter(prefix="/customers/{customer_id}", tags=["customers"])
+
+
+@router.get(
+    "/profile", response_model=schemas.ProfileOut, responses={404: {"model": schemas.ErrorOut}}
+)
+def get_profile(database: DatabaseDep, customer_id: CustomerId) -> Response:
+    """The customer's card profile, segment and behaviour counts."""
+    with database.read_session() as session:
+        found = profiles.get_profile(session=session, customer_id=customer_id)
+        return ok(views.profile(found.customer, found.stats))
+
+
+@router.post(
+    "/events",
+    status_code=201,
+    response_model=schemas.EventRecordedOut,
+    responses={422: {"model": schemas.ErrorOut}},
+)
+def record_event(
+    database: DatabaseDep, customer_id: CustomerId, event: schemas.EventIn
+) -> Response:
+    """Log a behaviour event (creating the customer if new) and return the segment."""
+    with database.write_session() as session:
+        segment = profiles.record_event(
+            session=session,
+            customer_id=customer_id,
+            event_type=event.type,
+            product_id=event.product_id,
+        )
+    return ok({"ok": True, "segment": segment}, status_code=201)

@@ -1,0 +1,249 @@
+"""Request bodies and response shapes, for validation and the OpenAPI schema."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+EventType = Literal["card_view", "product_view", "add_to_cart", "consult", "order"]
+Segment = Literal["high_value", "churn_risk", "price_sensitive", "new", "regular"]
+
+
+class ErrorOut(BaseModel):
+    error: str = Field(..., example="not_found")
+    message: str = Field(..., example="没有找到商品 P9999")
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+
+
+# ---- catalogue ----
+
+
+class CategoryOut(BaseModel):
+    id: str
+    name: str
+
+
+class CategoriesOut(BaseModel):
+    items: list[CategoryOut]
+
+
+class ProductSummaryOut(BaseModel):
+    id: str
+    name: str
+    category: str
+    price: float
+    list_price: float
+
+
+class ProductsOut(BaseModel):
+    items: list[ProductSummaryOut]
+
+
+class SkuOut(BaseModel):
+    sku_id: str
+    color: str | None
+    size: str | None
+    stock: int
+
+
+class ProductOut(ProductSummaryOut):
+    category_name: str
+    supplier: str
+    aliases: list[str]
+    description: str
+    specs: dict[str, str]
+    skus: list[SkuOut]
+    total_stock: int
+    image_url: str | None
+
+
+class ResolutionOut(BaseModel):
+    product: ProductOut | None
+    suggestions: list[ProductSummaryOut]
+
+
+# ---- policies ----
+
+
+class ShippingPolicyOut(BaseModel):
+    free_shipping_threshold: float
+    fee: float
+    couriers: list[str]
+    dispatch_hours: int
+    delivery_days: str
+    remote_areas: str
+    notes: list[str]
+
+
+class ReturnsPolicyOut(BaseModel):
+    no_reason_days: int
+    quality_issue_days: int
+    return_shipping: str
+    refund_days: str
+    how_to: list[str]
+    notes: list[str]
+
+
+class PaymentPolicyOut(BaseModel):
+    methods: list[str]
+    installments: str
+    invoice: str
+
+
+# ---- customers ----
+
+
+class CardOut(BaseModel):
+    id: str
+    owner_name: str
+    shop_name: str
+
+
+class StatsOut(BaseModel):
+    card_view: int
+    product_view: int
+    add_to_cart: int
+    consult: int
+    order: int
+
+
+class ProfileOut(BaseModel):
+    customer_id: str
+    display_name: str
+    channel: Literal["wechat", "web"]
+    card: CardOut | None
+    interests: list[str]
+    segment: Segment
+    last_visit_at: datetime | None
+    stats: StatsOut
+
+
+class EventIn(BaseModel):
+    type: EventType
+    product_id: str | None = Field(None, min_length=1, max_length=32)
+
+
+class EventRecordedOut(BaseModel):
+    ok: bool
+    segment: Segment
+
+
+# ---- orders ----
+
+
+class OrderItemOut(BaseModel):
+    product_id: str
+    name: str
+    color: str | None
+    size: str | None
+    quantity: int
+    price: float
+
+
+class AddressOut(BaseModel):
+    name: str
+    phone: str = Field(..., description="masked, e.g. 138****5678")
+    region: str
+    detail: str
+
+
+class LogisticsEventOut(BaseModel):
+    time: datetime
+    description: str
+    location: str | None
+
+
+class LogisticsOut(BaseModel):
+    courier: str
+    tracking_no: str
+    events: list[LogisticsEventOut] = Field(..., description="newest first")
+
+
+class OrderOut(BaseModel):
+    id: str
+    status: Literal[
+        "pending_payment",
+        "paid",
+        "shipped",
+        "delivered",
+        "completed",
+        "cancelled",
+        "refunding",
+        "refunded",
+    ]
+    status_name: str
+    created_at: datetime
+    total: float
+    goods_amount: float
+    shipping_fee: float
+    discount: float
+    items: list[OrderItemOut]
+    address: AddressOut
+    logistics: LogisticsOut | None
+    allowed_actions: list[
+        Literal["cancel", "change_address", "change_sku", "refuse_delivery", "return", "exchange"]
+    ]
+
+
+class OrdersOut(BaseModel):
+    items: list[OrderOut]
+
+
+# ---- coupons ----
+
+
+class TemplateOut(BaseModel):
+    id: str
+    name: str
+    kind: Literal["instant", "threshold"]
+    amount: float
+    threshold: float | None
+    valid_days: int | None
+    valid_until: datetime | None
+    per_user_limit: int
+    stock_left: int
+    segments: list[str]
+    product_ids: list[str]
+    category_ids: list[str]
+    description: str
+
+
+class BestOfferOut(BaseModel):
+    template: TemplateOut | None
+    saving: float
+
+
+class CouponOut(BaseModel):
+    code: str
+    template_id: str
+    name: str
+    kind: Literal["instant", "threshold"]
+    amount: float
+    threshold: float | None
+    status: Literal["issued", "used", "expired"]
+    issued_at: datetime
+    valid_until: datetime | None
+    used_at: datetime | None
+    order_id: str | None
+
+
+class CouponsOut(BaseModel):
+    items: list[CouponOut]
+
+
+class IssueIn(BaseModel):
+    template_id: str = Field(..., min_length=1, max_length=32)
+    idempotency_key: str = Field(..., min_length=1, max_length=128)
+
+
+class RedeemIn(BaseModel):
+    order_id: str | None = Field(None, min_length=1, max_length=32)
+
+
+class CouponErrorOut(ErrorOut):
+    coupon: CouponOut | None = Field(None, description="limit_reached: the latest coupon")

@@ -1,0 +1,1 @@
+"""Business rules, as keyword-only functions that take a session."""

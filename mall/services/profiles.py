@@ -1,0 +1,114 @@
+"""Customer card profiles: who the customer is, what they did, which segment they are in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload
+
+from mall.errors import InvalidRequest, NotFound
+from mall.models import BehaviourEvent, Customer, Product, utcnow
+from mall.services.segments import EVENT_TYPES, compute_segment
+
+WECHAT_PREFIX = "wx-"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A customer with their behaviour counts."""
+
+    customer: Customer
+    stats: dict[str, int]
+
+
+def channel_of(customer_id: str) -> str:
+    """WeChat customers' ids carry the `wx-` prefix; everyone else came through the web."""
+    return "wechat" if customer_id.startswith(WECHAT_PREFIX) else "web"
+
+
+def get_profile(*, session: Session, customer_id: str) -> Profile:
+    """The customer's profile; NotFound for an unknown customer."""
+    customer = session.scalars(
+        select(Customer).where(Customer.id == customer_id).options(joinedload(Customer.card))
+    ).one_or_none()
+    if customer is None:
+        raise NotFound(f"没有找到顾客 {customer_id}")
+    counts = dict(
+        session.execute(
+            select(BehaviourEvent.type, func.count())
+            .where(BehaviourEvent.customer_id == customer_id)
+            .group_by(BehaviourEvent.type)
+        ).all()
+    )
+    return Profile(
+        customer=customer, stats={kind: int(counts.get(kind, 0)) for kind in EVENT_TYPES}
+    )
+
+
+def ensure_customer(
+    *, session: Session, customer_id: str, now: datetime | None = None, lock: bool = False
+) -> Customer:
+    """The customer with this id, created as a new web or WeChat customer when unknown.
+
+    With `lock`, an existing customer's row stays locked (PostgreSQL) until the
+    transaction ends, so concurrent updates of the same profile queue up.
+    """
+    customer = session.get(Customer, customer_id, with_for_update=lock or None)
+    if customer is not None:
+        return customer
+    customer = Customer(
+        id=customer_id,
+        channel=channel_of(customer_id),
+        display_name="",
+        interests=[],
+        segment="new",
+        created_at=now or utcnow(),
+    )
+    try:
+        # A savepoint, so that losing a race with a concurrent first visit keeps the
+        # surrounding transaction usable.
+        with session.begin_nested():
+            session.add(customer)
+    except IntegrityError:
+        existing = session.get(Customer, customer_id)
+        if existing is None:
+            raise
+        return existing
+    return customer
+
+
+def record_event(
+    *,
+    session: Session,
+    customer_id: str,
+    event_type: str,
+    product_id: str | None = None,
+    now: datetime | None = None,
+) -> str:
+    """Log one behaviour event, update the last visit and return the recomputed segment."""
+    now = now or utcnow()
+    if event_type not in EVENT_TYPES:
+        raise InvalidRequest(f"未知的行为类型 {event_type}")
+    if product_id is not None and session.get(Product, product_id) is None:
+        raise InvalidRequest(f"没有找到商品 {product_id}")
+    # Locked so that two events arriving together both count in the recomputed segment.
+    customer = ensure_customer(session=session, customer_id=customer_id, now=now, lock=True)
+    session.add(
+        BehaviourEvent(
+            customer_id=customer_id, type=event_type, product_id=product_id, occurred_at=now
+        )
+    )
+    if customer.last_visit_at is None or customer.last_visit_at < now:
+        customer.last_visit_at = now
+    return refresh_segment(session=session, customer=customer, now=now)
+
+
+def refresh_segment(*, session: Session, customer: Customer, now: datetime | None = None) -> str:
+    """Recompute and store a customer's segment."""
+    customer.segment = compute_segment(
+        session=session, customer_id=customer.id, now=now or utcnow()
+    )
+    return str(customer.segment)

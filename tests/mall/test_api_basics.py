@@ -1,0 +1,102 @@
+"""Health, policies, OpenAPI and the uniform error format."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from mall import schemas
+from mall.app import create_app
+from mall.db import Database
+from mall.settings import Settings
+
+
+def test_health(client: TestClient) -> None:
+    assert client.get("/health").json() == {"status": "ok"}
+
+
+def test_shipping_policy(client: TestClient) -> None:
+    body = client.get("/policies/shipping").json()
+    schemas.ShippingPolicyOut.parse_obj(body)
+    assert body["free_shipping_threshold"] == 99.0
+    assert body["fee"] == 8.0
+    assert "顺丰速运" in body["couriers"]
+
+
+def test_returns_policy(client: TestClient) -> None:
+    body = client.get("/policies/returns").json()
+    schemas.ReturnsPolicyOut.parse_obj(body)
+    assert body["no_reason_days"] == 7
+    assert body["how_to"]
+
+
+def test_payment_policy(client: TestClient) -> None:
+    body = client.get("/policies/payment").json()
+    schemas.PaymentPolicyOut.parse_obj(body)
+    assert "微信支付" in body["methods"]
+
+
+def test_openapi_documents_every_route(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert {
+        "/health",
+        "/categories",
+        "/products",
+        "/products/resolve",
+        "/products/match",
+        "/products/{product_id}",
+        "/policies/shipping",
+        "/customers/{customer_id}/profile",
+        "/customers/{customer_id}/events",
+        "/customers/{customer_id}/orders",
+        "/customers/{customer_id}/orders/{order_id}",
+        "/customers/{customer_id}/orders/{order_id}/cancel",
+        "/customers/{customer_id}/coupons/best",
+        "/customers/{customer_id}/coupons",
+        "/coupons/{code}/redeem",
+    } <= set(spec["paths"])
+    assert "ProductOut" in spec["components"]["schemas"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_unknown_route_uses_the_error_format(client: TestClient) -> None:
+    response = client.get("/no/such/thing")
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+    assert response.json()["message"]
+
+
+def test_validation_errors_are_invalid_request(client: TestClient) -> None:
+    response = client.post("/customers/web-new-001/events", json={"type": "dance"})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"] == "invalid_request"
+    assert "body.type" in body["message"]
+
+
+def test_malformed_json_is_invalid_request(client: TestClient) -> None:
+    response = client.post(
+        "/customers/web-new-001/events",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.json()["error"] == "invalid_request"
+
+
+def test_bad_customer_id_is_invalid_request(client: TestClient) -> None:
+    response = client.get("/customers/bad%20id!/profile")
+    assert response.status_code == 422
+    assert response.json()["error"] == "invalid_request"
+
+
+def test_unexpected_failure_is_a_500_without_internals(db_url: str) -> None:
+    database = Database(db_url)
+    with database.engine.begin() as connection:
+        # A broken table stands in for any bug: the customer must not see a stack trace.
+        connection.exec_driver_sql("DROP TABLE logistics_events")
+    app = create_app(Settings(database_url=db_url), database=database)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/customers/wx-o7Xh2-vip/orders")
+    database.dispose()
+    assert response.status_code == 500
+    assert response.json() == {"error": "internal_error", "message": "服务器内部错误，请稍后再试"}

@@ -1,0 +1,102 @@
+"""Card profiles, behaviour events and segments."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from mall import schemas
+
+SEEDED_SEGMENTS = {
+    "wx-o7Xh2-vip": "high_value",
+    "wx-o7Xh2-churn": "churn_risk",
+    "web-price-001": "price_sensitive",
+    "web-new-001": "new",
+    "wx-o7Xh2-regular": "regular",
+}
+
+
+@pytest.mark.parametrize(("customer_id", "segment"), sorted(SEEDED_SEGMENTS.items()))
+def test_seeded_behaviour_derives_the_documented_segment(
+    client: TestClient, customer_id: str, segment: str
+) -> None:
+    assert client.get(f"/customers/{customer_id}/profile").json()["segment"] == segment
+
+
+def test_profile_of_a_customer_who_came_through_a_card(client: TestClient) -> None:
+    body = client.get("/customers/wx-o7Xh2-vip/profile").json()
+    schemas.ProfileOut.parse_obj(body)
+    assert body["display_name"] == "王女士"
+    assert body["channel"] == "wechat"
+    assert body["card"] == {
+        "id": "card-li-digital",
+        "owner_name": "李店长",
+        "shop_name": "李店长的数码小店",
+    }
+    assert body["interests"] == ["数码", "美妆"]
+    assert body["stats"]["order"] == 5
+    assert body["stats"]["consult"] == 2
+    assert body["last_visit_at"].endswith("+00:00")
+
+
+def test_web_customer_without_card(client: TestClient) -> None:
+    body = client.get("/customers/wx-o7Xh2-regular/profile").json()
+    assert body["card"] is None
+    assert client.get("/customers/web-new-001/profile").json()["channel"] == "web"
+
+
+def test_unknown_customer_profile_is_404(client: TestClient) -> None:
+    response = client.get("/customers/web-nobody/profile")
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
+def test_first_event_creates_a_new_customer(client: TestClient) -> None:
+    response = client.post("/customers/wx-first-visit/events", json={"type": "card_view"})
+    assert response.status_code == 201
+    assert response.json() == {"ok": True, "segment": "new"}
+    profile = client.get("/customers/wx-first-visit/profile").json()
+    assert profile["channel"] == "wechat"
+    assert profile["stats"]["card_view"] == 1
+    assert profile["last_visit_at"] is not None
+
+
+def test_consulting_a_lot_without_buying_becomes_price_sensitive(client: TestClient) -> None:
+    url = "/customers/web-haggler/events"
+    segments = [
+        client.post(url, json={"type": "consult", "product_id": "P1001"}).json()["segment"]
+        for _ in range(5)
+    ]
+    assert segments == ["new", "new", "new", "new", "price_sensitive"]
+    assert client.get("/customers/web-haggler/profile").json()["stats"]["consult"] == 5
+
+
+def test_churn_risk_customer_stays_churn_risk_on_return_then_ordering_ends_it(
+    client: TestClient,
+) -> None:
+    url = "/customers/wx-o7Xh2-churn/events"
+    assert client.post(url, json={"type": "card_view"}).json()["segment"] == "churn_risk"
+    assert (
+        client.post(url, json={"type": "product_view", "product_id": "P1001"}).json()["segment"]
+        == "churn_risk"
+    )
+    assert (
+        client.post(url, json={"type": "order", "product_id": "P1001"}).json()["segment"]
+        == "regular"
+    )
+
+
+def test_event_updates_last_visit(client: TestClient) -> None:
+    before = client.get("/customers/wx-o7Xh2-churn/profile").json()["last_visit_at"]
+    client.post("/customers/wx-o7Xh2-churn/events", json={"type": "card_view"})
+    after = client.get("/customers/wx-o7Xh2-churn/profile").json()["last_visit_at"]
+    assert after > before
+
+
+def test_event_for_unknown_product_is_refused_and_records_nothing(client: TestClient) -> None:
+    response = client.post(
+        "/customers/web-new-001/events", json={"type": "product_view", "product_id": "P9999"}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"] == "invalid_request"
+    assert client.get("/customers/web-new-001/profile").json()["stats"]["product_view"] == 1
