@@ -1,0 +1,1 @@
+"""Custom actions for the mall assistant, served by `rasa run actions`."""

@@ -1,0 +1,101 @@
+"""The shared base of every mall action: failures become polite answers, never silence."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.clients.errors import MallError, MallUnavailable
+from actions.clients.mall import MallClient, default_mall_client
+from actions.clients.models import Profile
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+SORRY_LINE = "抱歉，我这边出了点小问题，没能处理好您的请求。请稍后再试，或者说“转人工”让客服帮您。"
+
+
+class MallAction(Action, ABC):
+    """An action that talks to the mall; subclasses implement `respond`."""
+
+    def __init__(self, mall: MallClient | None = None) -> None:
+        # The executor builds every action with no arguments at import: build the client
+        # only when a conversation first needs it.
+        self._mall = mall
+
+    @property
+    def mall(self) -> MallClient:
+        """The mall client: the injected one, else the process-wide default."""
+        if self._mall is None:
+            self._mall = default_mall_client()
+        return self._mall
+
+    async def call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking client call in a worker thread so the event loop keeps serving."""
+        return await asyncio.to_thread(method, *args, **kwargs)
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Answer the turn; a failing mall or a bug still gets the customer a polite line."""
+        already_sent = len(dispatcher.messages)
+        try:
+            return await self.respond(dispatcher, tracker, domain)
+        except MallUnavailable as exc:
+            logger.warning(
+                "mall unavailable in %s for sender %s: %s", self.name(), tracker.sender_id, exc
+            )
+            # Drop half an answer: the apology alone is clearer than a line cut short.
+            del dispatcher.messages[already_sent:]
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return []
+        except Exception:
+            logger.exception("%s failed for sender %s", self.name(), tracker.sender_id)
+            del dispatcher.messages[already_sent:]
+            dispatcher.utter_message(text=SORRY_LINE)
+            return []
+
+    @abstractmethod
+    async def respond(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Read slots, call the mall, dispatch lines and return the events of this turn."""
+
+    async def load_profile(self, customer_id: str) -> Profile | None:
+        """The customer's card profile, or None when unknown or the mall cannot say."""
+        try:
+            return await self.call(self.mall.get_profile, customer_id)
+        except MallError as exc:
+            # Personalisation is a nicety: answer plainly rather than not at all.
+            logger.warning("no profile for sender %s: %s", customer_id, exc)
+            return None
+
+
+def slot_changes(tracker: Tracker, **values: Any) -> list[EventType]:
+    """SlotSet events for the slots whose value differs from the tracker's."""
+    return [
+        SlotSet(name, value) for name, value in values.items() if tracker.get_slot(name) != value
+    ]
+
+
+def latest_entity(tracker: Tracker, entity: str) -> str | None:
+    """The first value of `entity` in the latest message, stripped, or None."""
+    for value in tracker.get_latest_entity_values(entity):
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def message_metadata(tracker: Tracker) -> dict[str, Any]:
+    """The channel metadata of the latest message (the page may pass a product id)."""
+    metadata = tracker.latest_message.get("metadata")
+    return metadata if isinstance(metadata, dict) else {}

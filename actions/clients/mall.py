@@ -1,0 +1,243 @@
+"""HTTP client for the mall API: catalogue, policies, card profiles, orders and coupons."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any, Literal, cast
+from urllib.parse import quote
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from actions.clients.errors import Conflict, InvalidRequest, MallError, MallUnavailable, NotFound
+from actions.clients.models import (
+    BestCoupon,
+    Coupon,
+    EventType,
+    Order,
+    Product,
+    ProductResolution,
+    ProductSummary,
+    Profile,
+)
+from actions.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+PolicyName = Literal["shipping", "returns", "payment"]
+
+# Statuses worth retrying a GET for: the mall or a proxy in front of it is struggling.
+_RETRY_STATUSES = frozenset({500, 502, 503, 504})
+
+
+def build_session(settings: Settings) -> requests.Session:
+    """A keep-alive session that retries idempotent reads on connection errors and 5xx."""
+    retry = Retry(
+        total=settings.read_retries,
+        connect=settings.read_retries,
+        # A slow mall stays slow: waiting for a second read timeout only delays the apology.
+        read=False,
+        status=settings.read_retries,
+        status_forcelist=_RETRY_STATUSES,
+        allowed_methods=frozenset({"GET"}),
+        backoff_factor=settings.retry_backoff,
+        backoff_max=1.0,
+        raise_on_status=False,
+        respect_retry_after_header=False,
+    )
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
+    session = requests.Session()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers.update({"Accept": "application/json"})
+    return session
+
+
+class MallClient:
+    """Calls the mall API and maps every failure onto `actions.clients.errors`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        session: requests.Session | None = None,
+        connect_timeout: float = 1.0,
+        read_timeout: float = 2.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._session = session if session is not None else build_session(Settings())
+        self._timeout = (connect_timeout, read_timeout)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MallClient:
+        """Build a client with the URL, timeouts and retries from `settings`."""
+        return cls(
+            settings.mall_api_url,
+            session=build_session(settings),
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+        )
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._session.close()
+
+    # ---- catalogue ----
+
+    def get_product(self, product_id: str) -> Product:
+        """The product with this id; `NotFound` when there is none."""
+        return cast(Product, self._get(f"/products/{_segment(product_id)}"))
+
+    def resolve_product(self, words: str) -> ProductResolution:
+        """The product the customer's words name, or up to 3 near matches."""
+        return cast(ProductResolution, self._get("/products/resolve", params={"q": words}))
+
+    def match_products(self, text: str) -> list[ProductSummary]:
+        """Products named anywhere in a whole message, longest mention first."""
+        body = self._get("/products/match", params={"text": text})
+        return cast(list[ProductSummary], body["items"])
+
+    def search_products(
+        self, query: str = "", *, category: str | None = None, limit: int = 20
+    ) -> list[ProductSummary]:
+        """Products whose name or alias contains `query`."""
+        params: dict[str, Any] = {"q": query, "limit": limit}
+        if category:
+            params["category"] = category
+        body = self._get("/products", params=params)
+        return cast(list[ProductSummary], body["items"])
+
+    # ---- policies ----
+
+    def get_policy(self, name: PolicyName) -> dict[str, Any]:
+        """The shipping, returns or payment policy."""
+        return self._get(f"/policies/{name}")
+
+    # ---- customers ----
+
+    def get_profile(self, customer_id: str) -> Profile | None:
+        """The customer's card profile, or None for a customer the mall does not know."""
+        try:
+            return cast(Profile, self._get(f"/customers/{_segment(customer_id)}/profile"))
+        except NotFound:
+            return None
+
+    def record_event(
+        self, customer_id: str, event_type: EventType, product_id: str | None = None
+    ) -> str:
+        """Record what the customer did; returns their (possibly new) segment."""
+        body = self._send(
+            "POST",
+            f"/customers/{_segment(customer_id)}/events",
+            json={"type": event_type, "product_id": product_id},
+        )
+        return str(body.get("segment", ""))
+
+    # ---- orders ----
+
+    def list_orders(self, customer_id: str) -> list[Order]:
+        """The customer's orders, newest first."""
+        body = self._get(f"/customers/{_segment(customer_id)}/orders")
+        return cast(list[Order], body["items"])
+
+    def get_order(self, customer_id: str, order_id: str) -> Order:
+        """One of the customer's orders; `NotFound` when missing or someone else's."""
+        path = f"/customers/{_segment(customer_id)}/orders/{_segment(order_id)}"
+        return cast(Order, self._get(path))
+
+    # ---- coupons ----
+
+    def best_coupon(self, customer_id: str, product_id: str | None = None) -> BestCoupon:
+        """The coupon template saving this customer the most (store-wide without a product)."""
+        params = {"product_id": product_id} if product_id else None
+        body = self._get(f"/customers/{_segment(customer_id)}/coupons/best", params=params)
+        return cast(BestCoupon, body)
+
+    def issue_coupon(self, customer_id: str, template_id: str, idempotency_key: str) -> Coupon:
+        """Issue a coupon; the same key always yields the same coupon, never a second one."""
+        body = self._send(
+            "POST",
+            f"/customers/{_segment(customer_id)}/coupons",
+            json={"template_id": template_id, "idempotency_key": idempotency_key},
+            # The idempotency key makes a resend harmless when the connection drops mid-call.
+            retry_dropped_connection=True,
+        )
+        return cast(Coupon, body)
+
+    def list_coupons(self, customer_id: str) -> list[Coupon]:
+        """The customer's coupons."""
+        body = self._get(f"/customers/{_segment(customer_id)}/coupons")
+        return cast(list[Coupon], body["items"])
+
+    # ---- transport ----
+
+    def _get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self._send("GET", path, params=params)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+        retry_dropped_connection: bool = False,
+    ) -> dict[str, Any]:
+        url = self.base_url + path
+        attempts = 2 if retry_dropped_connection else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                response = self._session.request(
+                    method, url, params=params, json=json, timeout=self._timeout
+                )
+            except requests.Timeout as exc:
+                raise MallUnavailable(f"{method} {path} timed out: {exc}") from exc
+            except requests.ConnectionError as exc:
+                if attempt < attempts:
+                    logger.info("%s %s lost its connection, sending once more", method, path)
+                    continue
+                raise MallUnavailable(f"{method} {path} could not connect: {exc}") from exc
+            except requests.RequestException as exc:
+                raise MallUnavailable(f"{method} {path} failed: {exc}") from exc
+            return _parse(method, path, response)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _parse(method: str, path: str, response: requests.Response) -> dict[str, Any]:
+    status = response.status_code
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = None
+    if 200 <= status < 300:
+        if not isinstance(body, dict):
+            raise MallUnavailable(f"{method} {path} answered {status} without a JSON object")
+        return body
+    error = body if isinstance(body, dict) else {}
+    code = error.get("error") if isinstance(error.get("error"), str) else None
+    message = f"{method} {path} -> {status} {code or ''}: {error.get('message', '')}".strip()
+    if status == 404:
+        raise NotFound(message, code=code or "not_found", status=status)
+    if status == 409:
+        raise Conflict(message, code=code, status=status, body=error)
+    if status in (400, 422):
+        raise InvalidRequest(message, code=code or "invalid_request", status=status)
+    if status >= 500 or status == 429:
+        raise MallUnavailable(message, code=code, status=status)
+    raise MallError(message, code=code, status=status)
+
+
+def _segment(value: str) -> str:
+    # Ids come from chat input: quote everything so an id can never reach another path;
+    # dot segments would be collapsed by URL normalisation, so no such id can exist.
+    if value.strip() in ("", ".", ".."):
+        raise NotFound(f"no such id: {value!r}", code="not_found")
+    return quote(value, safe="")
+
+
+@functools.lru_cache(maxsize=1)
+def default_mall_client() -> MallClient:
+    """The process-wide client, built on first use from the environment."""
+    return MallClient.from_settings(get_settings())

@@ -1,0 +1,57 @@
+"""What to say when the assistant did not understand: a hint first, then a human."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.base import MallAction
+
+# Bookkeeping actions that say nothing to the customer.
+_SILENT_ACTIONS = frozenset({"action_listen", "action_unlikely_intent"})
+
+HUMAN_OFFER = "抱歉，我还是没太明白您的意思😅 要不要帮您转人工客服？也可以换个说法再问我一次。"
+HUMAN_BUTTONS = [
+    {"title": "转人工", "payload": "/request_human"},
+    # `affirm` with no open question answers with what the assistant can do.
+    {"title": "换个问法", "payload": "/affirm"},
+]
+
+
+def previous_bot_action(events: list[dict[str, Any]]) -> str | None:
+    """The last action the assistant ran before the customer's latest message."""
+    before_latest_message = False
+    for event in reversed(events):
+        kind = event.get("event")
+        if kind == "user":
+            if before_latest_message:
+                # Two user messages in a row with no bot action between them.
+                return None
+            before_latest_message = True
+        elif kind == "action" and before_latest_message:
+            name = event.get("name")
+            if name not in _SILENT_ACTIONS:
+                return str(name) if name else None
+    return None
+
+
+class ActionFallback(MallAction):
+    """Say so when not understood; the second time in a row, offer a human."""
+
+    def name(self) -> str:
+        """Action name in domain.yml."""
+        return "action_fallback"
+
+    async def respond(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Dispatch the hint, or the human offer after a fallback in the previous turn."""
+        if previous_bot_action(tracker.events) == self.name():
+            dispatcher.utter_message(text=HUMAN_OFFER, buttons=HUMAN_BUTTONS)
+        else:
+            dispatcher.utter_message(response="utter_default")
+        return []

@@ -1,0 +1,111 @@
+"""Which product the customer means: entity, page metadata, message text, earlier turns."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import latest_entity, message_metadata
+from actions.clients.errors import NotFound
+from actions.clients.mall import MallClient
+from actions.clients.models import Product, ProductSummary
+from actions.lines import render
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProductLookup:
+    """The product in play, or the words that named none (with near matches)."""
+
+    product: Product | None = None
+    asked_for: str | None = None
+    suggestions: list[ProductSummary] = field(default_factory=list)
+
+    @property
+    def unknown(self) -> bool:
+        """The customer named a product the catalogue does not have."""
+        return self.product is None and self.asked_for is not None
+
+
+async def find_product(mall: MallClient, tracker: Tracker) -> ProductLookup:
+    """Resolve the product: entity > page metadata > names in the text > earlier turns."""
+    words = latest_entity(tracker, "product")
+    if words:
+        resolution = await asyncio.to_thread(mall.resolve_product, words)
+        if resolution["product"] is not None:
+            return ProductLookup(product=resolution["product"])
+        return ProductLookup(asked_for=words, suggestions=resolution["suggestions"][:3])
+
+    page_product_id = message_metadata(tracker).get("product_id")
+    if isinstance(page_product_id, str) and page_product_id:
+        product = await _product_or_none(mall, page_product_id)
+        if product is not None:
+            return ProductLookup(product=product)
+
+    text = (tracker.latest_message.get("text") or "").strip()
+    # A button payload (`/intent{...}`) carries its product as an entity, not as words.
+    if text and not text.startswith("/"):
+        mentioned = await asyncio.to_thread(mall.match_products, text)
+        if mentioned:
+            product = await _product_or_none(mall, mentioned[0]["id"])
+            if product is not None:
+                return ProductLookup(product=product)
+
+    earlier_id = tracker.get_slot("product_id")
+    if isinstance(earlier_id, str) and earlier_id:
+        product = await _product_or_none(mall, earlier_id)
+        if product is not None:
+            return ProductLookup(product=product)
+    return ProductLookup()
+
+
+async def _product_or_none(mall: MallClient, product_id: str) -> Product | None:
+    try:
+        return await asyncio.to_thread(mall.get_product, product_id)
+    except NotFound:
+        logger.info("product %s is no longer in the catalogue", product_id)
+        return None
+
+
+def product_slots(product: Product) -> list[EventType]:
+    """Remember the product for later turns: its id and canonical name."""
+    return [SlotSet("product_id", product["id"]), SlotSet("product", product["name"])]
+
+
+def ask_which_product(
+    dispatcher: CollectingDispatcher, lookup: ProductLookup, *, intent: str, question: str
+) -> None:
+    """Say the named product was not found (offering near matches), or ask which one."""
+    if not lookup.unknown:
+        dispatcher.utter_message(text=question)
+        return
+    words = lookup.asked_for or ""
+    fallback = f"抱歉，没有找到“{words}”。" + (
+        "您是不是想找下面这几款？" if lookup.suggestions else "可以换个说法描述一下吗？"
+    )
+    text = render(
+        "product_not_found.j2", fallback=fallback, words=words, suggestions=lookup.suggestions
+    )
+    dispatcher.utter_message(text=text, buttons=suggestion_buttons(intent, lookup.suggestions))
+
+
+def suggestion_buttons(intent: str, suggestions: list[ProductSummary]) -> list[dict[str, str]]:
+    """Buttons that re-ask the same question about each suggested product."""
+    return [
+        {"title": item["name"], "payload": intent_payload(intent, product=item["name"])}
+        for item in suggestions
+    ]
+
+
+def intent_payload(intent: str, **entities: str) -> str:
+    """`/ask_price{"product": "声悦Pro降噪蓝牙耳机"}`: a button that sends an intent."""
+    if not entities:
+        return f"/{intent}"
+    return f"/{intent}{json.dumps(entities, ensure_ascii=False)}"

@@ -1,0 +1,281 @@
+"""The sales flow: welcome -> price -> discount offer -> coupon."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.base import MallAction, message_metadata, slot_changes
+from actions.clients.errors import Conflict, MallError, NotFound
+from actions.clients.models import Product
+from actions.formatting import saving, yuan
+from actions.lines import coupon_terms, customer_context, render
+from actions.products import (
+    ProductLookup,
+    ask_which_product,
+    find_product,
+    intent_payload,
+    product_slots,
+)
+
+logger = logging.getLogger(__name__)
+
+YES_NO_BUTTONS = [
+    {"title": "要优惠", "payload": "/affirm"},
+    {"title": "不用了", "payload": "/deny"},
+]
+CLAIM_BUTTONS = [
+    {"title": "帮我领取", "payload": "/affirm"},
+    {"title": "不用了", "payload": "/deny"},
+]
+
+
+class ActionWelcome(MallAction):
+    """Greet the customer personally, and offer the price of the product on their page."""
+
+    def name(self) -> str:
+        """Action name in domain.yml."""
+        return "action_welcome"
+
+    async def respond(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Greet; a mall that cannot answer only makes the greeting plain."""
+        product, profile = await asyncio.gather(
+            self._page_product(tracker), self.load_profile(tracker.sender_id)
+        )
+        fallback = "您好，欢迎光临！有什么可以帮您？"
+        if product is not None:
+            fallback += f"您正在看的「{product['name']}」，需要帮您查一下价格吗？"
+        text = render(
+            "welcome.j2", fallback=fallback, customer=customer_context(profile), product=product
+        )
+        if product is None:
+            dispatcher.utter_message(text=text)
+            return []
+        price_button = {
+            "title": "查价格",
+            "payload": intent_payload("ask_price", product=product["name"]),
+        }
+        dispatcher.utter_message(text=text, buttons=[price_button])
+        return product_slots(product)
+
+    async def _page_product(self, tracker: Tracker) -> Product | None:
+        page_product_id = message_metadata(tracker).get("product_id")
+        if not isinstance(page_product_id, str) or not page_product_id:
+            return None
+        try:
+            return await self.call(self.mall.get_product, page_product_id)
+        except MallError as exc:
+            logger.info("welcome without the page product %s: %s", page_product_id, exc)
+            return None
+
+
+class ActionQuotePrice(MallAction):
+    """Quote today's price of the product and ask whether the customer wants a discount."""
+
+    def name(self) -> str:
+        """Action name in domain.yml."""
+        return "action_quote_price"
+
+    async def respond(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Quote the price, or ask which product."""
+        lookup = await find_product(self.mall, tracker)
+        product = lookup.product
+        if product is None:
+            ask_which_product(
+                dispatcher, lookup, intent="ask_price", question="您想了解哪款商品的价格呢？"
+            )
+            return slot_changes(tracker, pending_question="price", sales_stage=None)
+
+        profile, _ = await asyncio.gather(
+            self.load_profile(tracker.sender_id),
+            self._record_consult(tracker.sender_id, product["id"]),
+        )
+        discount = saving(product["list_price"], product["price"])
+        fallback = f"{product['name']}现在到手价¥{yuan(product['price'])}。是否需要优惠?"
+        text = render(
+            "quote_price.j2",
+            fallback=fallback,
+            product=product,
+            saving=discount,
+            customer=customer_context(profile),
+        )
+        dispatcher.utter_message(text=text, buttons=YES_NO_BUTTONS)
+        return product_slots(product) + slot_changes(
+            tracker, sales_stage="price_quoted", pending_question=None
+        )
+
+    async def _record_consult(self, customer_id: str, product_id: str) -> None:
+        try:
+            await self.call(self.mall.record_event, customer_id, "consult", product_id)
+        except MallError as exc:
+            # The customer's answer matters more than the statistics.
+            logger.warning("could not record consult for sender %s: %s", customer_id, exc)
+
+
+class ActionOfferCoupon(MallAction):
+    """Offer the best coupon for this customer on this product (store-wide without one)."""
+
+    def name(self) -> str:
+        """Action name in domain.yml."""
+        return "action_offer_coupon"
+
+    async def respond(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Offer a coupon, or say honestly that there is none right now."""
+        lookup: ProductLookup = await find_product(self.mall, tracker)
+        if lookup.unknown:
+            ask_which_product(
+                dispatcher, lookup, intent="ask_discount", question="您想看哪款商品的优惠呢？"
+            )
+            return slot_changes(tracker, sales_stage=None, offered_coupon=None)
+        product = lookup.product
+        product_id = product["id"] if product else None
+        best, profile = await asyncio.gather(
+            self.call(self.mall.best_coupon, tracker.sender_id, product_id),
+            self.load_profile(tracker.sender_id),
+        )
+        customer = customer_context(profile)
+        events = product_slots(product) if product else []
+        discount = saving(product["list_price"], product["price"]) if product else 0.0
+        template = best["template"]
+        if template is None:
+            fallback = "目前没有可以领取的优惠券。"
+            if product:
+                fallback += f"{product['name']}现在到手价¥{yuan(product['price'])}。"
+            text = render(
+                "no_coupon.j2",
+                fallback=fallback,
+                product=product,
+                saving=discount,
+                customer=customer,
+            )
+            dispatcher.utter_message(text=text)
+            return events + slot_changes(tracker, sales_stage=None, offered_coupon=None)
+
+        coupon_saving = float(best["saving"])
+        price_after = max(product["price"] - coupon_saving, 0.0) if product else None
+        fallback = f"帮您找到一张优惠券：「{template['name']}」，{coupon_terms(dict(template))}。"
+        fallback += "需要帮您领取吗？"
+        text = render(
+            "offer_coupon.j2",
+            fallback=fallback,
+            coupon=template,
+            saving=coupon_saving,
+            product=product,
+            price_after=price_after,
+            customer=customer,
+        )
+        dispatcher.utter_message(text=text, buttons=CLAIM_BUTTONS)
+        return events + slot_changes(
+            tracker, sales_stage="coupon_offered", offered_coupon=template["id"]
+        )
+
+
+def coupon_idempotency_key(sender_id: str, template_id: str, message_id: str) -> str:
+    """One key per (customer, coupon, user message): a retried turn never issues twice."""
+    digest = hashlib.sha256(f"{sender_id}\x1f{template_id}\x1f{message_id}".encode())
+    return f"chat-{digest.hexdigest()[:40]}"
+
+
+def latest_message_id(tracker: Tracker) -> str:
+    """The id of the customer's latest message (its timestamp when the channel sent none)."""
+    message_id = tracker.latest_message.get("message_id")
+    if message_id:
+        return str(message_id)
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return str(event.get("message_id") or event.get("timestamp") or "")
+    return ""
+
+
+class ActionIssueCoupon(MallAction):
+    """Issue the offered coupon (or the best one) exactly once per customer message."""
+
+    def name(self) -> str:
+        """Action name in domain.yml."""
+        return "action_issue_coupon"
+
+    async def respond(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Issue the coupon and confirm it, or explain why it could not be issued."""
+        closed_offer = slot_changes(tracker, sales_stage=None, offered_coupon=None)
+        template_id = tracker.get_slot("offered_coupon")
+        if not template_id:
+            best = await self.call(
+                self.mall.best_coupon, tracker.sender_id, tracker.get_slot("product_id")
+            )
+            if best["template"] is None:
+                dispatcher.utter_message(
+                    text="抱歉，目前没有可以领取的优惠券，之后有活动欢迎再来问我～"
+                )
+                return closed_offer
+            template_id = best["template"]["id"]
+
+        key = coupon_idempotency_key(tracker.sender_id, template_id, latest_message_id(tracker))
+        try:
+            coupon = await self.call(self.mall.issue_coupon, tracker.sender_id, template_id, key)
+        except Conflict as exc:
+            return self._explain_conflict(dispatcher, tracker, exc) + closed_offer
+        except NotFound:
+            dispatcher.utter_message(text="抱歉，这张优惠券已经下架了，暂时领不了。")
+            return closed_offer
+
+        profile = await self.load_profile(tracker.sender_id)
+        fallback = f"领取成功！券码：{coupon['code']}，{coupon_terms(dict(coupon))}。"
+        text = render(
+            "coupon_issued.j2", fallback=fallback, coupon=coupon, customer=customer_context(profile)
+        )
+        dispatcher.utter_message(text=text)
+        return slot_changes(tracker, issued_coupon=coupon["code"]) + closed_offer
+
+    def _explain_conflict(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, exc: Conflict
+    ) -> list[EventType]:
+        if exc.code == "limit_reached":
+            existing: Any = exc.body.get("coupon")
+            coupon = existing if isinstance(existing, dict) and existing.get("code") else None
+            fallback = "您已经领过这张券啦，可以在「我的优惠券」里查看。"
+            dispatcher.utter_message(
+                text=render("coupon_already_issued.j2", fallback=fallback, coupon=coupon)
+            )
+            return slot_changes(tracker, issued_coupon=coupon["code"]) if coupon else []
+        if exc.code == "out_of_stock":
+            dispatcher.utter_message(text="抱歉，这张券刚刚被领完了😢 之后有新的优惠我再告诉您。")
+            return []
+        logger.warning("coupon not issued for sender %s: %s", tracker.sender_id, exc)
+        dispatcher.utter_message(text="抱歉，这张券现在领不了，可以稍后再试或者说“转人工”。")
+        return []
+
+
+class ActionDeclineOffer(MallAction):
+    """Close the offer politely when the customer says no."""
+
+    def name(self) -> str:
+        """Action name in domain.yml."""
+        return "action_decline_offer"
+
+    async def respond(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Say goodbye to the offer, keep the product for later questions."""
+        product_name = tracker.get_slot("product")
+        text = render(
+            "decline_offer.j2",
+            fallback="好的，没问题～有任何问题随时问我，祝您购物愉快！",
+            product_name=product_name if isinstance(product_name, str) else None,
+        )
+        dispatcher.utter_message(text=text)
+        return slot_changes(tracker, sales_stage=None, offered_coupon=None)

@@ -1,0 +1,68 @@
+"""Action server settings, read once from the environment."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the mall API lives and how long the action server may wait for it."""
+
+    mall_api_url: str = "http://127.0.0.1:5056"
+    # A customer is waiting on every call: fail fast and answer politely instead.
+    connect_timeout: float = 1.0
+    read_timeout: float = 2.0
+    # Retries apply to idempotent reads only (GET), on connection errors and 5xx.
+    read_retries: int = 2
+    retry_backoff: float = 0.1
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from `MALL_API_*` variables, refusing malformed values."""
+        env = os.environ if environ is None else environ
+        url = env.get("MALL_API_URL", cls.mall_api_url).strip().rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"MALL_API_URL must be an http(s) URL, got {url!r}")
+        return cls(
+            mall_api_url=url,
+            connect_timeout=_positive_float(env, "MALL_API_CONNECT_TIMEOUT", cls.connect_timeout),
+            read_timeout=_positive_float(env, "MALL_API_READ_TIMEOUT", cls.read_timeout),
+            read_retries=_non_negative_int(env, "MALL_API_RETRIES", cls.read_retries),
+            retry_backoff=_positive_float(env, "MALL_API_RETRY_BACKOFF", cls.retry_backoff),
+        )
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings (read from the environment on first use)."""
+    return Settings.from_env()
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be greater than zero, got {raw!r}")
+    return value
+
+
+def _non_negative_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{name} must not be negative, got {raw!r}")
+    return value

@@ -1,0 +1,51 @@
+"""Not understood: a hint first, a human the second time in a row."""
+
+from __future__ import annotations
+
+from actions.fallback import ActionFallback
+from tests.actions.fakes import FakeMallClient, make_tracker, run_action
+
+
+def turn(text: str, bot_action: str) -> list[dict[str, object]]:
+    """Events of an earlier turn: the customer said `text`, the assistant ran `bot_action`."""
+    return [
+        {"event": "user", "text": text, "parse_data": {}},
+        {"event": "action", "name": bot_action},
+        {"event": "bot", "text": "..."},
+        {"event": "action", "name": "action_listen"},
+    ]
+
+
+def test_first_fallback_gives_the_hint(mall: FakeMallClient) -> None:
+    tracker = make_tracker(
+        intent="nlu_fallback", text="asdf", events=turn("你好", "action_welcome")
+    )
+    messages, events = run_action(ActionFallback(mall), tracker)
+    assert [m["response"] for m in messages] == ["utter_default"]
+    assert events == []
+
+
+def test_second_fallback_in_a_row_offers_a_human(mall: FakeMallClient) -> None:
+    tracker = make_tracker(
+        intent="nlu_fallback", text="qwer", events=turn("asdf", "action_fallback")
+    )
+    messages, events = run_action(ActionFallback(mall), tracker)
+    assert "转人工" in messages[0]["text"]
+    payloads = {b["title"]: b["payload"] for b in messages[0]["buttons"]}
+    assert payloads["转人工"] == "/request_human"
+    assert "换个问法" in payloads
+    assert events == []
+
+
+def test_fallback_after_an_answered_turn_is_a_first_fallback(mall: FakeMallClient) -> None:
+    history = turn("asdf", "action_fallback") + turn("耳机多少钱", "action_quote_price")
+    tracker = make_tracker(intent="nlu_fallback", text="zzz", events=history)
+    messages, _ = run_action(ActionFallback(mall), tracker)
+    assert [m["response"] for m in messages] == ["utter_default"]
+
+
+def test_fallback_at_the_start_of_a_conversation(mall: FakeMallClient) -> None:
+    tracker = make_tracker(intent="nlu_fallback", text="zzz", events=[])
+    messages, _ = run_action(ActionFallback(mall), tracker)
+    assert [m["response"] for m in messages] == ["utter_default"]
+    assert mall.calls == []
