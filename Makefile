@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml 2>/dev/null | sha1sum | cut -c1-12)
-SOURCES := actions mall launcher scripts
+SOURCES := actions mall launcher components scripts
 LOG_DIR := var/log
 
 .PHONY: help venv run train validate lint format typecheck unit test conversations \

@@ -1,0 +1,1 @@
+"""Starts, trains and supervises the assistant's processes (mall service, action server, Rasa)."""

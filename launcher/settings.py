@@ -1,0 +1,107 @@
+"""Where the assistant's processes listen and keep their data, read from the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL_NAME = "mall-assistant"
+
+
+def load_dotenv(path: Path = ROOT / ".env") -> None:
+    """Read KEY=VALUE lines from .env into the environment (variables already set win)."""
+    if not path.exists():
+        return
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        os.environ.setdefault(key.strip(), value.strip().strip("'\""))
+
+
+def _port(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ValueError(f"{name} must be a TCP port number, got {raw!r}")
+    return int(raw)
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """Ports, URLs and paths for one running assistant."""
+
+    host: str = "127.0.0.1"
+    rasa_port: int = 5005
+    actions_port: int = 5055
+    mall_port: int = 5056
+    var_dir: Path = ROOT / "var"
+    models_dir: Path = ROOT / "models"
+    mall_database_url: str = ""
+    tracker_db_url: str = ""
+    rasa_api_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+
+    @classmethod
+    def from_env(cls) -> StackSettings:
+        """Read the settings from the environment, with embedded defaults (SQLite, loopback)."""
+        load_dotenv()
+        var_dir = Path(os.environ.get("MALL_ASSISTANT_VAR", ROOT / "var")).resolve()
+        models_dir = Path(os.environ.get("MALL_ASSISTANT_MODELS", ROOT / "models")).resolve()
+        return cls(
+            host=os.environ.get("ASSISTANT_HOST", "127.0.0.1"),
+            rasa_port=_port("RASA_PORT", 5005),
+            actions_port=_port("ACTIONS_PORT", 5055),
+            mall_port=_port("MALL_PORT", 5056),
+            var_dir=var_dir,
+            models_dir=models_dir,
+            mall_database_url=os.environ.get("MALL_DATABASE_URL", ""),
+            tracker_db_url=os.environ.get("TRACKER_DB_URL", ""),
+            rasa_api_token=os.environ.get("RASA_API_TOKEN") or secrets.token_urlsafe(24),
+        )
+
+    @property
+    def log_dir(self) -> Path:
+        """Where each process writes its log."""
+        return self.var_dir / "log"
+
+    @property
+    def model_path(self) -> Path:
+        """The trained model `make run` serves."""
+        return self.models_dir / f"{MODEL_NAME}.tar.gz"
+
+    @property
+    def mall_url(self) -> str:
+        """Base URL of the mall service."""
+        return f"http://{self.host}:{self.mall_port}"
+
+    @property
+    def actions_url(self) -> str:
+        """Base URL of the action server."""
+        return f"http://{self.host}:{self.actions_port}"
+
+    @property
+    def rasa_url(self) -> str:
+        """Base URL of the Rasa server."""
+        return f"http://{self.host}:{self.rasa_port}"
+
+    def child_env(self) -> dict[str, str]:
+        """The environment every child process gets (endpoints.yml reads these)."""
+        env = dict(os.environ)
+        env.update(
+            MALL_API_URL=self.mall_url,
+            MALL_HOST=self.host,
+            MALL_PORT=str(self.mall_port),
+            MALL_DATABASE_URL=self.mall_database_url or f"sqlite:///{self.var_dir / 'mall.db'}",
+            ACTION_ENDPOINT_URL=f"{self.actions_url}/webhook",
+            TRACKER_DB_URL=self.tracker_db_url or f"sqlite:///{self.var_dir / 'trackers.db'}",
+            RASA_API_TOKEN=self.rasa_api_token,
+            # Keep TensorFlow quiet and single-process friendly on small machines.
+            TF_CPP_MIN_LOG_LEVEL=env.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+            PYTHONUNBUFFERED="1",
+        )
+        return env

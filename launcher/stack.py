@@ -1,0 +1,230 @@
+"""Start the mall service, the action server and the Rasa server; wait until healthy; stop."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import requests
+
+from launcher.settings import ROOT, StackSettings
+
+logger = logging.getLogger(__name__)
+
+BIN = Path(sys.executable).parent
+
+
+class StackError(RuntimeError):
+    """A process failed to start or to become healthy."""
+
+
+@dataclass
+class Service:
+    """One child process and how to tell that it is ready."""
+
+    name: str
+    command: list[str]
+    health_url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+    log: IO[bytes] | None = None
+
+    def is_healthy(self) -> bool:
+        """True when the service answers its health check."""
+        try:
+            answer = requests.get(self.health_url, headers=self.headers, timeout=1.0)
+        except requests.RequestException:
+            return False
+        return answer.status_code == 200
+
+
+def mall_database_init(settings: StackSettings, *, seed: bool = True) -> None:
+    """Migrate the mall database to the latest schema and seed the demo data when empty."""
+    command = [str(BIN / "python"), "-m", "mall", "init-db"] + (["--seed"] if seed else [])
+    result = subprocess.run(
+        command, cwd=ROOT, env=settings.child_env(), capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise StackError(f"mall database setup failed:\n{result.stderr[-2000:]}")
+
+
+def build_services(
+    settings: StackSettings, names: Iterable[str] = ("mall", "actions", "rasa")
+) -> list[Service]:
+    """The commands for the requested services, in start order."""
+    wanted = set(names)
+    services = []
+    if "mall" in wanted:
+        services.append(
+            Service(
+                name="mall",
+                command=[
+                    str(BIN / "python"),
+                    "-m",
+                    "mall",
+                    "serve",
+                    "--host",
+                    settings.host,
+                    "--port",
+                    str(settings.mall_port),
+                ],
+                health_url=f"{settings.mall_url}/health",
+            )
+        )
+    if "actions" in wanted:
+        services.append(
+            Service(
+                name="actions",
+                command=[
+                    str(BIN / "python"),
+                    "-m",
+                    "rasa_sdk",
+                    "--actions",
+                    "actions",
+                    "--port",
+                    str(settings.actions_port),
+                ],
+                health_url=f"{settings.actions_url}/health",
+            )
+        )
+    if "rasa" in wanted:
+        services.append(
+            Service(
+                name="rasa",
+                command=[
+                    str(BIN / "rasa"),
+                    "run",
+                    "--model",
+                    str(settings.model_path),
+                    "--interface",
+                    settings.host,
+                    "--port",
+                    str(settings.rasa_port),
+                    "--endpoints",
+                    "endpoints.yml",
+                    "--credentials",
+                    "credentials.yml",
+                    "--enable-api",
+                    "--auth-token",
+                    settings.rasa_api_token,
+                    "--log-file",
+                    str(settings.log_dir / "rasa-events.log"),
+                ],
+                # /status answers only once the model is loaded.
+                health_url=f"{settings.rasa_url}/status?token={settings.rasa_api_token}",
+            )
+        )
+    return services
+
+
+class Stack:
+    """The running assistant: start every service, wait until healthy, stop them all."""
+
+    def __init__(
+        self,
+        settings: StackSettings,
+        services: Iterable[str] = ("mall", "actions", "rasa"),
+    ) -> None:
+        self.settings = settings
+        self.services = build_services(settings, services)
+
+    def start(self, timeout: float = 180.0) -> None:
+        """Start every service and return once all answer their health checks."""
+        self.settings.log_dir.mkdir(parents=True, exist_ok=True)
+        if any(service.name == "mall" for service in self.services):
+            mall_database_init(self.settings)
+        env = self.settings.child_env()
+        for service in self.services:
+            service.log = open(self.settings.log_dir / f"{service.name}.log", "ab")  # noqa: SIM115
+            service.process = subprocess.Popen(
+                service.command,
+                cwd=ROOT,
+                env=env,
+                stdout=service.log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                # Own process group: Ctrl-C on the launcher must not reach the children
+                # twice, and stopping kills whatever a child spawned too.
+                start_new_session=True,
+            )
+        try:
+            self.wait_healthy(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def wait_healthy(self, timeout: float) -> None:
+        """Poll the health checks until every service answers, or fail with its log tail."""
+        deadline = time.monotonic() + timeout
+        pending = list(self.services)
+        while pending:
+            for service in list(pending):
+                assert service.process is not None
+                if service.process.poll() is not None:
+                    raise StackError(
+                        f"{service.name} exited with code {service.process.returncode}:\n"
+                        f"{self.log_tail(service.name)}"
+                    )
+                if service.is_healthy():
+                    logger.info("%s is ready", service.name)
+                    pending.remove(service)
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                names = ", ".join(service.name for service in pending)
+                raise StackError(f"not healthy after {timeout:.0f} s: {names}")
+            time.sleep(0.25)
+
+    def check_alive(self) -> str | None:
+        """The name of a service that has died, if any."""
+        for service in self.services:
+            if service.process is not None and service.process.poll() is not None:
+                return service.name
+        return None
+
+    def log_tail(self, name: str, lines: int = 30) -> str:
+        """The last lines of a service's log."""
+        path = self.settings.log_dir / f"{name}.log"
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, grace: float = 10.0) -> None:
+        """Stop every service (SIGTERM to its process group, SIGKILL after the grace time)."""
+        for service in reversed(self.services):
+            if service.process is not None and service.process.poll() is None:
+                _signal_group(service.process, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for service in reversed(self.services):
+            if service.process is None:
+                continue
+            try:
+                service.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(service.process, signal.SIGKILL)
+                service.process.wait()
+            # Children the service spawned itself (sanic workers) share its group.
+            _signal_group(service.process, signal.SIGKILL)
+            if service.log is not None:
+                service.log.close()
+
+    def __enter__(self) -> Stack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, sig)

@@ -1,0 +1,78 @@
+"""Fixtures that run the real assistant (mall service, action server, Rasa) on loopback."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from launcher.settings import StackSettings
+from launcher.stack import Stack
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def stack_settings(var_dir: Path) -> StackSettings:
+    """Settings for a stack on free ports with its own databases under var_dir."""
+    base = StackSettings.from_env()
+    return replace(
+        base,
+        host="127.0.0.1",
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        mall_port=free_port(),
+        var_dir=var_dir,
+        mall_database_url="",
+        tracker_db_url="",
+    )
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """The trained model; integration tests need `make train` (make test runs it first)."""
+    settings = StackSettings.from_env()
+    if not settings.model_path.exists():
+        pytest.fail(f"no trained model at {settings.model_path}: run `make train` first")
+    return settings.model_path
+
+
+@pytest.fixture(scope="session")
+def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The whole assistant, started once for the session."""
+    running = Stack(stack_settings(tmp_path_factory.mktemp("stack")))
+    running.start(timeout=240)
+    yield running
+    running.stop()
+
+
+class Customer:
+    """A customer chatting over the REST channel."""
+
+    def __init__(self, rasa_url: str, sender: str | None = None) -> None:
+        self.url = f"{rasa_url}/webhooks/rest/webhook"
+        self.sender = sender or f"web-test-{uuid.uuid4().hex[:10]}"
+
+    def say(self, text: str, metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Send a message and return the assistant's replies."""
+        body: dict[str, Any] = {"sender": self.sender, "message": text}
+        if metadata:
+            body["metadata"] = metadata
+        answer = requests.post(self.url, json=body, timeout=30)
+        answer.raise_for_status()
+        replies: list[dict[str, Any]] = answer.json()
+        return replies
+
+    def say_text(self, text: str, metadata: dict[str, Any] | None = None) -> str:
+        """Send a message and return the replies' text joined."""
+        return "\n".join(reply.get("text", "") for reply in self.say(text, metadata))
