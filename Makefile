@@ -8,9 +8,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml 2>/dev/null | sha1sum | cut -c1-12)
 SOURCES := actions mall launcher components scripts
 LOG_DIR := var/log
+# Rasa sends usage telemetry unless told not to; nothing leaves the machine.
+export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: help venv run train validate lint format typecheck unit test conversations \
-        integration bench catalogue-nlu db lock shell clean
+        integration bench catalogue-nlu db lock demo shell clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -81,8 +83,13 @@ test: venv ## Everything CI runs: lint, types, unit, validate, train, rasa test,
 bench: venv ## Per-turn latency and throughput vs a stock `rasa init` bot (prints both)
 	@$(PY) bench/bench_turns.py
 
+demo: venv ## Print a sample sales conversation with the running assistant (make run first)
+	@$(PY) scripts/demo_conversation.py
+
 shell: venv ## Chat in the terminal (mall + actions must be running: make run in another shell)
-	@$(BIN)/rasa shell --endpoints endpoints.yml
+	@mkdir -p var && ACTION_ENDPOINT_URL=http://127.0.0.1:$${ACTIONS_PORT:-5055}/webhook \
+	  TRACKER_DB_URL=sqlite:///$(CURDIR)/var/shell-trackers.db \
+	  $(BIN)/rasa shell --model models/mall-assistant.tar.gz --endpoints endpoints.yml
 
 lock: ## Re-resolve the dependencies of pyproject.toml into requirements.lock
 	@PY310="$$(scripts/find-python310.sh)" || exit 1; rm -rf /tmp/mall-assistant-lock; \

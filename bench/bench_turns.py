@@ -9,6 +9,7 @@ product resolution, coupon choice and issue); the stock bot only answers with re
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -138,11 +139,13 @@ def bench_stock_bot(args: argparse.Namespace, workdir: Path) -> Result:
     folder = workdir / "stock-bot"
     folder.mkdir()
     rasa = str(Path(sys.executable).parent / "rasa")
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
     print("Training a stock `rasa init` bot (log in the temp folder) ...", flush=True)
     with open(workdir / "stock-init.log", "wb") as log:
         subprocess.run(
             [rasa, "init", "--no-prompt", "--init-dir", str(folder)],
             cwd=folder,
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             check=True,
@@ -167,6 +170,7 @@ def bench_stock_bot(args: argparse.Namespace, workdir: Path) -> Result:
     service.process = subprocess.Popen(
         service.command,
         cwd=folder,
+        env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -5,7 +5,7 @@ Rasa's FallbackClassifier only produces it when the classifier is unsure, but a 
 classifier trained on in-scope data alone maps 今天天气怎么样 onto the nearest in-scope intent.
 So the training data teaches an explicit `out_of_scope` class (weather, jokes, homework...),
 and this component, placed after the classifiers, reports it under the schema's name, so
-rules, stories and evaluations only ever see `nlu_fallback`.
+rules, stories and conversations only ever see `nlu_fallback`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class OutOfScopeAsFallback(GraphComponent):
-    """Rename the trained out-of-scope intent to `nlu_fallback` in every parse result."""
+    """Report the trained out-of-scope intent as `nlu_fallback`."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -50,21 +50,20 @@ class OutOfScopeAsFallback(GraphComponent):
         self._intent = str(config["intent"])
 
     def process(self, messages: list[Message]) -> list[Message]:
-        """Rewrite the top intent and drop the internal name from the ranking."""
+        """Put `nlu_fallback` on top when the classifier chose the out-of-scope intent.
+
+        Like Rasa's FallbackClassifier, the classifier's own ranking stays below it, so
+        `rasa test nlu` (which undoes fallback predictions) still scores the trained class.
+        """
         for message in messages:
             intent = message.data.get(INTENT) or {}
-            ranking = [
-                entry
-                for entry in message.data.get(INTENT_RANKING_KEY) or []
-                if entry.get(INTENT_NAME_KEY) != self._intent
-            ]
-            if intent.get(INTENT_NAME_KEY) == self._intent:
-                fallback = {
-                    INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME,
-                    PREDICTED_CONFIDENCE_KEY: intent.get(PREDICTED_CONFIDENCE_KEY, 1.0),
-                }
-                message.data[INTENT] = fallback
-                ranking = [fallback, *ranking]
-            if INTENT_RANKING_KEY in message.data:
-                message.data[INTENT_RANKING_KEY] = ranking
+            if intent.get(INTENT_NAME_KEY) != self._intent:
+                continue
+            fallback = {
+                INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME,
+                PREDICTED_CONFIDENCE_KEY: intent.get(PREDICTED_CONFIDENCE_KEY, 1.0),
+            }
+            message.data[INTENT] = fallback
+            ranking = message.data.get(INTENT_RANKING_KEY) or [intent]
+            message.data[INTENT_RANKING_KEY] = [fallback, *ranking]
         return messages

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import signal
 import subprocess
 import sys
@@ -81,55 +82,44 @@ def run(settings: StackSettings) -> int:
 
 def test_conversations(settings: StackSettings, out: Path) -> int:
     """Run `rasa test` (NLU test set + conversation stories) with the mall and actions up."""
-    out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out, ignore_errors=True)  # no stale reports from an earlier run
+    out.mkdir(parents=True)
     rasa = str(Path(sys.executable).parent / "rasa")
     env = settings.child_env()
     model = str(settings.model_path)
+    nlu_command = [rasa, "test", "nlu", "--nlu", "tests/nlu/test_nlu.yml", "--model", model]
+    # --e2e parses every test message with the model too: the conversation tests check the
+    # NLU in context, not just the dialogue policies.
+    core_command = [
+        rasa,
+        "test",
+        "core",
+        "--stories",
+        "tests/stories",
+        "--model",
+        model,
+        "--endpoints",
+        "endpoints.yml",
+        "--e2e",
+        "--successes",
+    ]
     with Stack(settings, services=("mall", "actions")):
-        nlu = _run_logged(
-            [
-                rasa,
-                "test",
-                "nlu",
-                "--nlu",
-                "tests/nlu/test_nlu.yml",
-                "--model",
-                model,
-                "--out",
-                str(out / "nlu"),
-            ],
-            env,
-            out / "nlu.log",
-        )
+        nlu = _run_logged([*nlu_command, "--out", str(out / "nlu")], env, out / "nlu.log")
         core = _run_logged(
-            [
-                rasa,
-                "test",
-                "core",
-                "--stories",
-                "tests/stories",
-                "--model",
-                model,
-                "--endpoints",
-                "endpoints.yml",
-                # Parse every test message with the model too: the conversation tests
-                # check the NLU in context, not just the dialogue policies.
-                "--e2e",
-                "--fail-on-prediction-errors",
-                "--successes",
-                "--out",
-                str(out / "core"),
-            ],
+            [*core_command, "--fail-on-prediction-errors", "--out", str(out / "core")],
             env,
             out / "core.log",
         )
+        if core != 0:
+            # --fail-on-prediction-errors stops at the first failure: list them all.
+            _run_logged([*core_command, "--out", str(out / "core")], env, out / "core.log")
     print(_nlu_summary(out / "nlu"))
     print(_core_summary(out / "core"))
     if nlu != 0:
         print(f"rasa test nlu failed (exit {nlu}); see {out / 'nlu.log'}")
     if core != 0:
         failed = out / "core" / "failed_test_stories.yml"
-        detail = failed.read_text()[:4000] if failed.exists() else ""
+        detail = failed.read_text()[:6000] if failed.exists() else ""
         print(f"rasa test core failed (exit {core}); see {out / 'core.log'}\n{detail}")
     return 0 if nlu == 0 and core == 0 else 1
 

@@ -100,6 +100,8 @@ class StackSettings:
             ACTION_ENDPOINT_URL=f"{self.actions_url}/webhook",
             TRACKER_DB_URL=self.tracker_db_url or f"sqlite:///{self.var_dir / 'trackers.db'}",
             RASA_API_TOKEN=self.rasa_api_token,
+            # No usage reports or crash uploads leave the machine.
+            RASA_TELEMETRY_ENABLED="false",
             # Keep TensorFlow quiet and single-process friendly on small machines.
             TF_CPP_MIN_LOG_LEVEL=env.get("TF_CPP_MIN_LOG_LEVEL", "2"),
             PYTHONUNBUFFERED="1",

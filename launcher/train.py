@@ -11,7 +11,7 @@ from pathlib import Path
 
 from launcher.settings import MODEL_NAME, ROOT, StackSettings
 
-TRAINING_INPUTS = ("config.yml", "domain.yml", "data")
+TRAINING_INPUTS = ("config.yml", "domain.yml", "data", "components")
 
 
 def fingerprint(root: Path = ROOT) -> str:
@@ -21,7 +21,11 @@ def fingerprint(root: Path = ROOT) -> str:
     digest = hashlib.sha256(f"rasa=={rasa.__version__}\n".encode())
     for name in TRAINING_INPUTS:
         path = root / name
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        files = (
+            sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+            if path.is_dir()
+            else [path]
+        )
         for file in files:
             digest.update(str(file.relative_to(root)).encode() + b"\0")
             digest.update(file.read_bytes() + b"\0")

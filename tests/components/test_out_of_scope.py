@@ -23,15 +23,16 @@ def test_out_of_scope_becomes_nlu_fallback_with_its_confidence() -> None:
     [result] = component.process([message])
     assert result.data["intent"] == {"name": "nlu_fallback", "confidence": 0.93}
     names = [entry["name"] for entry in result.data["intent_ranking"]]
-    assert names == ["nlu_fallback", "ask_price"]
+    # The classifier's ranking stays below, as with Rasa's FallbackClassifier.
+    assert names == ["nlu_fallback", "out_of_scope", "ask_price"]
 
 
-def test_in_scope_intents_are_left_alone_but_the_internal_name_is_hidden() -> None:
+def test_in_scope_intents_are_left_alone() -> None:
     component = OutOfScopeAsFallback({"intent": "out_of_scope"})
     message = _parsed("ask_price", 0.88, [("ask_price", 0.88), ("out_of_scope", 0.1)])
     [result] = component.process([message])
     assert result.data["intent"] == {"name": "ask_price", "confidence": 0.88}
-    assert [entry["name"] for entry in result.data["intent_ranking"]] == ["ask_price"]
+    assert result.data["intent_ranking"][0]["name"] == "ask_price"
 
 
 def test_a_fallback_already_decided_stays() -> None:
