@@ -44,7 +44,11 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
 
 def run(settings: StackSettings) -> int:
     """Train if needed, start everything, wait for Ctrl-C, stop everything."""
-    train(settings)
+    try:
+        train(settings)
+    except KeyboardInterrupt:
+        print("\nTraining interrupted; nothing was started.", file=sys.stderr)
+        return 130
     stack = Stack(settings)
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)

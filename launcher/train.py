@@ -15,12 +15,14 @@ TRAINING_INPUTS = ("config.yml", "domain.yml", "data", "components")
 
 
 def fingerprint(root: Path = ROOT) -> str:
-    """A hash of everything that shapes the model: config, domain, data and the Rasa version."""
+    """A hash of what shapes the model: config, domain, data, custom components, Rasa version."""
     import rasa
 
     digest = hashlib.sha256(f"rasa=={rasa.__version__}\n".encode())
     for name in TRAINING_INPUTS:
         path = root / name
+        if not path.exists():
+            continue
         files = (
             sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
             if path.is_dir()

@@ -65,7 +65,11 @@ def test_fingerprint_changes_with_any_training_input(tmp_path: Path) -> None:
     second = training.fingerprint(root)
     assert second != first
     (root / "data" / "new.yml").write_text("rules: []\n")
-    assert training.fingerprint(root) != second
+    third = training.fingerprint(root)
+    assert third != second
+    (root / "components").mkdir()
+    (root / "components" / "sentiment.py").write_text("THRESHOLD = 0.5\n")
+    assert training.fingerprint(root) != third
 
 
 def test_model_is_stale_without_a_model_or_after_a_change(tmp_path: Path) -> None:
