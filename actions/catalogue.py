@@ -10,7 +10,7 @@ from rasa_sdk.types import DomainDict
 from actions.base import MallAction, latest_entity, slot_changes
 from actions.clients.models import Product, Sku
 from actions.formatting import variant_label, yuan
-from actions.products import ask_which_product, find_product, product_slots
+from actions.products import product_or_ask_which, product_slots
 
 # Exact counts above this are noise to a customer; below it they help them hurry.
 LOW_STOCK = 10
@@ -72,12 +72,10 @@ class ActionCheckStock(MallAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         """Answer stock per SKU, or ask which product."""
-        lookup = await find_product(self.mall, tracker)
-        product = lookup.product
+        product = await product_or_ask_which(
+            self.mall, dispatcher, tracker, intent="ask_stock", question="您想查哪款商品的库存呢？"
+        )
         if product is None:
-            ask_which_product(
-                dispatcher, lookup, intent="ask_stock", question="您想查哪款商品的库存呢？"
-            )
             return slot_changes(tracker, pending_question="stock")
 
         dispatcher.utter_message(text=self._stock_line(tracker, product))
@@ -131,12 +129,14 @@ class ActionProductInfo(MallAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         """Answer with description and specs, or ask which product."""
-        lookup = await find_product(self.mall, tracker)
-        product = lookup.product
+        product = await product_or_ask_which(
+            self.mall,
+            dispatcher,
+            tracker,
+            intent="ask_product_info",
+            question="您想了解哪款商品呢？",
+        )
         if product is None:
-            ask_which_product(
-                dispatcher, lookup, intent="ask_product_info", question="您想了解哪款商品呢？"
-            )
             return slot_changes(tracker, pending_question="info")
 
         text = tracker.latest_message.get("text") or ""

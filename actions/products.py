@@ -96,6 +96,21 @@ def ask_which_product(
     dispatcher.utter_message(text=text, buttons=suggestion_buttons(intent, lookup.suggestions))
 
 
+async def product_or_ask_which(
+    mall: MallClient,
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    *,
+    intent: str,
+    question: str,
+) -> Product | None:
+    """The product in play, or None after asking which one (offering near matches)."""
+    lookup = await find_product(mall, tracker)
+    if lookup.product is None:
+        ask_which_product(dispatcher, lookup, intent=intent, question=question)
+    return lookup.product
+
+
 def suggestion_buttons(intent: str, suggestions: list[ProductSummary]) -> list[dict[str, str]]:
     """Buttons that re-ask the same question about each suggested product."""
     return [

@@ -22,6 +22,7 @@ from actions.products import (
     ask_which_product,
     find_product,
     intent_payload,
+    product_or_ask_which,
     product_slots,
 )
 
@@ -89,12 +90,14 @@ class ActionQuotePrice(MallAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         """Quote the price, or ask which product."""
-        lookup = await find_product(self.mall, tracker)
-        product = lookup.product
+        product = await product_or_ask_which(
+            self.mall,
+            dispatcher,
+            tracker,
+            intent="ask_price",
+            question="您想了解哪款商品的价格呢？",
+        )
         if product is None:
-            ask_which_product(
-                dispatcher, lookup, intent="ask_price", question="您想了解哪款商品的价格呢？"
-            )
             return slot_changes(tracker, pending_question="price", sales_stage=None)
 
         profile, _ = await asyncio.gather(
