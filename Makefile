@@ -6,13 +6,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml 2>/dev/null | sha1sum | cut -c1-12)
-SOURCES := actions mall launcher components scripts
+SOURCES := actions mall launcher components channels scripts
 LOG_DIR := var/log
 # Rasa sends usage telemetry unless told not to; nothing leaves the machine.
 export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: help venv run train validate lint format typecheck unit test conversations \
-        integration bench eval-sentiment catalogue-nlu db lock demo shell clean
+        integration browser bench eval-sentiment catalogue-nlu db lock demo shell clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -69,8 +69,18 @@ unit: venv ## Unit tests (fast; PostgreSQL tests skip when it is not running)
 conversations: venv ## rasa test: NLU test set and conversation stories, mall + actions running
 	@$(PY) -m launcher test-conversations
 
-integration: venv ## Integration tests: the real processes on loopback, trained model
+integration: venv browser ## Integration tests: the real processes on loopback, trained model, chromium
 	@$(PY) -m pytest -m integration -q
+
+browser: ## Install Debian's chromium (+ a Chinese font) for the browser tests (apt-get)
+	@if [ -x /usr/bin/chromium ] && fc-list :lang=zh 2>/dev/null | grep -q .; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing chromium with apt-get (log: $(LOG_DIR)/apt.log) ..."; mkdir -p $(LOG_DIR); \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	    chromium fonts-wqy-zenhei; } > $(LOG_DIR)/apt.log 2>&1 \
+	    || { tail -20 $(LOG_DIR)/apt.log; exit 1; }; \
+	else echo "chromium is missing: install Debian's package (sudo apt-get install chromium);" \
+	  "browser tests skip without it"; fi
 
 test: venv ## Everything CI runs: lint, types, unit, validate, train, rasa test, integration
 	@echo "== lint and types"; $(MAKE) --no-print-directory lint typecheck

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+HANDOFF_ACTION = "action_handoff"
 SORRY_LINE = "抱歉，我这边出了点小问题，没能处理好您的请求。请稍后再试，或者说“转人工”让客服帮您。"
 
 
@@ -56,6 +57,13 @@ class MallAction(Action, ABC):
             )
             # Drop half an answer: the apology alone is clearer than a line cut short.
             del dispatcher.messages[already_sent:]
+            if self.mall.breaker.is_open and self.name() != HANDOFF_ACTION:
+                # Failing again and again: a person (or the hotline) rather than one more
+                # apology per turn.
+                return [
+                    SlotSet("handoff_reason", "service_failure"),
+                    FollowupAction(HANDOFF_ACTION),
+                ]
             dispatcher.utter_message(response="utter_service_unavailable")
             return []
         except Exception:

@@ -19,6 +19,11 @@ class Settings:
     # Retries apply to idempotent reads only (GET), on connection errors and 5xx.
     read_retries: int = 2
     retry_backoff: float = 0.1
+    # After this many failed calls in a row, stop calling for `breaker_cooldown` seconds.
+    breaker_threshold: int = 3
+    breaker_cooldown: float = 30.0
+    # Offered when not even a handoff can be recorded.
+    hotline: str = "400-800-8888"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -33,6 +38,13 @@ class Settings:
             read_timeout=_positive_float(env, "MALL_API_READ_TIMEOUT", cls.read_timeout),
             read_retries=_non_negative_int(env, "MALL_API_RETRIES", cls.read_retries),
             retry_backoff=_positive_float(env, "MALL_API_RETRY_BACKOFF", cls.retry_backoff),
+            breaker_threshold=max(
+                1, _non_negative_int(env, "MALL_API_BREAKER_THRESHOLD", cls.breaker_threshold)
+            ),
+            hotline=env.get("HANDOFF_HOTLINE", "").strip() or cls.hotline,
+            breaker_cooldown=_positive_float(
+                env, "MALL_API_BREAKER_COOLDOWN", cls.breaker_cooldown
+            ),
         )
 
 

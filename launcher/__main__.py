@@ -21,6 +21,7 @@ BANNER = """
 Mall Assistant is running.
   Chat (REST):   POST {rasa}/webhooks/rest/webhook
   Mall API:      {mall}/docs   (OpenAPI: {mall}/openapi.json)
+  Agent console: {mall}/console   (login: demo / {console_password})
   Action server: {actions}/health
   Logs:          {logs}
 
@@ -62,6 +63,7 @@ def run(settings: StackSettings) -> int:
                 mall=settings.mall_url,
                 actions=settings.actions_url,
                 logs=display(settings.log_dir),
+                console_password=settings.child_env()["CONSOLE_DEMO_PASSWORD"],
             ).rstrip()
             + f"\n(ready in {time.monotonic() - started:.0f} s)",
             flush=True,

@@ -9,6 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_NAME = "mall-assistant"
+# Generated on first run when the environment does not set them (see shared_secret).
+SHARED_SECRETS = ("WEB_CHANNEL_SECRET", "HANDOFF_TOKEN", "CONSOLE_DEMO_PASSWORD")
 
 
 def load_dotenv(path: Path = ROOT / ".env") -> None:
@@ -45,6 +47,8 @@ class StackSettings:
     mall_database_url: str = ""
     tracker_db_url: str = ""
     rasa_api_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    # Extra variables for every child (tests point channels at fake outside services).
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> StackSettings:
@@ -100,10 +104,27 @@ class StackSettings:
             ACTION_ENDPOINT_URL=f"{self.actions_url}/webhook",
             TRACKER_DB_URL=self.tracker_db_url or f"sqlite:///{self.var_dir / 'trackers.db'}",
             RASA_API_TOKEN=self.rasa_api_token,
+            RASA_URL=self.rasa_url,
             # No usage reports or crash uploads leave the machine.
             RASA_TELEMETRY_ENABLED="false",
             # Keep TensorFlow quiet and single-process friendly on small machines.
             TF_CPP_MIN_LOG_LEVEL=env.get("TF_CPP_MIN_LOG_LEVEL", "2"),
             PYTHONUNBUFFERED="1",
         )
+        # Secrets shared between processes: kept under var/ so that web-widget tokens and the
+        # console's link to Rasa survive a restart; the environment wins when it sets them.
+        for name in SHARED_SECRETS:
+            env[name] = env.get(name) or self.shared_secret(name)
+        env.update(self.extra_env)
         return env
+
+    def shared_secret(self, name: str) -> str:
+        """A random secret generated once and kept in var/secrets/<name>."""
+        path = self.var_dir / "secrets" / name
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(32)
+        path.touch(mode=0o600)
+        path.write_text(value)
+        return value

@@ -16,6 +16,7 @@ from typing import IO
 
 import requests
 
+from launcher.credentials import write_credentials
 from launcher.settings import ROOT, StackSettings
 
 logger = logging.getLogger(__name__)
@@ -112,8 +113,12 @@ def build_services(
                     "--endpoints",
                     "endpoints.yml",
                     "--credentials",
-                    "credentials.yml",
+                    str(settings.var_dir / "credentials.yml"),
                     "--enable-api",
+                    # The chat widget is embedded in mall pages on other origins; every
+                    # channel call carries its own signed token, so any origin may ask.
+                    "--cors",
+                    "*",
                     "--auth-token",
                     settings.rasa_api_token,
                     "--log-file",
@@ -136,6 +141,7 @@ class Stack:
     ) -> None:
         self.settings = settings
         self.services = build_services(settings, services)
+        self.channels_off: list[str] = []
 
     def start(self, timeout: float = 180.0) -> None:
         """Start every service and return once all answer their health checks."""
@@ -143,6 +149,9 @@ class Stack:
         if any(service.name == "mall" for service in self.services):
             mall_database_init(self.settings)
         env = self.settings.child_env()
+        self.channels_off = write_credentials(
+            ROOT / "credentials.yml", self.settings.var_dir / "credentials.yml", env
+        )
         for service in self.services:
             service.log = open(self.settings.log_dir / f"{service.name}.log", "ab")  # noqa: SIM115
             service.process = subprocess.Popen(

@@ -1,12 +1,19 @@
-"""Command line: `python -m mall init-db [--seed] | seed | serve [--host] [--port]`."""
+"""Command line: `python -m mall init-db [--seed] | seed | serve | add-agent USERNAME`."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
+import os
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from mall.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 logger = logging.getLogger("mall")
 
@@ -25,14 +32,25 @@ def _init_db(settings: Settings, *, with_seed: bool) -> int:
                     seed(session=session)
                 else:
                     logger.info("database already has a catalogue; not seeding")
+                _demo_agent(session)
         finally:
             database.dispose()
     return 0
 
 
-def _seed(settings: Settings) -> int:
+def _demo_agent(session: Session) -> None:
+    """The console's demo agent `demo`, when CONSOLE_DEMO_PASSWORD is set (`make run` sets it)."""
+    from mall.services.handoffs import save_agent
+
+    password = os.environ.get("CONSOLE_DEMO_PASSWORD", "")
+    if password:
+        save_agent(session=session, username="demo", display_name="小美", password=password)
+        logger.info("console agent 'demo' ready")
+
+
+def _in_migrated_database(settings: Settings, work: Callable[[Session], object]) -> int:
+    """Run `work` in one write transaction; exit status 1 when there is no schema yet."""
     from mall.db import Database, is_migrated
-    from mall.seeding import seed
 
     database = Database(settings.database_url)
     try:
@@ -40,10 +58,42 @@ def _seed(settings: Settings) -> int:
             logger.error("the database has no schema yet: run `python -m mall init-db` first")
             return 1
         with database.write_session() as session:
-            seed(session=session)
+            work(session)
     finally:
         database.dispose()
     return 0
+
+
+def _add_agent(settings: Settings, username: str, display_name: str) -> int:
+    from mall.errors import MallError
+    from mall.services.handoffs import save_agent
+
+    password = os.environ.get("CONSOLE_AGENT_PASSWORD", "")
+    if not password:
+        try:
+            password = getpass.getpass("Password: ")
+        except (EOFError, KeyboardInterrupt):
+            logger.error("no password: type one, or set CONSOLE_AGENT_PASSWORD")
+            return 2
+    try:
+        status = _in_migrated_database(
+            settings,
+            lambda session: save_agent(
+                session=session, username=username, display_name=display_name, password=password
+            ),
+        )
+    except MallError as error:
+        logger.error("%s", error.message)
+        return 2
+    if status == 0:
+        logger.info("agent %s saved", username)
+    return status
+
+
+def _seed(settings: Settings) -> int:
+    from mall.seeding import seed
+
+    return _in_migrated_database(settings, lambda session: seed(session=session))
 
 
 def _serve(settings: Settings) -> int:
@@ -78,6 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host", help="address to listen on (default MALL_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default MALL_PORT or 5056)")
+    agent = commands.add_parser(
+        "add-agent",
+        help="create a console agent or reset their password "
+        "(password from CONSOLE_AGENT_PASSWORD, else asked)",
+    )
+    agent.add_argument("username")
+    agent.add_argument("--name", help="the name customers see (default: the username)")
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -92,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         return _init_db(settings, with_seed=args.seed)
     if args.command == "seed":
         return _seed(settings)
+    if args.command == "add-agent":
+        return _add_agent(settings, args.username, args.name or args.username)
     settings = Settings(
         database_url=settings.database_url,
         host=args.host or settings.host,

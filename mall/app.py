@@ -15,11 +15,13 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from mall import schemas, views
+from mall.console import routes as console
 from mall.db import Database
 from mall.errors import MallError
+from mall.handoff_settings import HandoffSettings
 from mall.models import Coupon, utcnow
 from mall.policies import load_policies
-from mall.routes import catalogue, coupons, customers, orders, policies
+from mall.routes import catalogue, coupons, customers, handoffs, orders, policies
 from mall.routes.deps import MallJSONResponse
 from mall.settings import Settings
 
@@ -79,7 +81,12 @@ async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
     return _error(500, "internal_error", "服务器内部错误，请稍后再试")
 
 
-def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    handoff_settings: HandoffSettings | None = None,
+) -> FastAPI:
     """Build the mall API on the settings' database (or on `database`, for tests)."""
     settings = settings or Settings.from_env()
     database = database or Database(settings.database_url)
@@ -99,6 +106,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     app.state.database = database
     app.state.policies = load_policies()
+    app.state.handoff_settings = handoff_settings or HandoffSettings.from_env()
 
     app.add_exception_handler(MallError, _on_mall_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
@@ -111,6 +119,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    for module in (catalogue, policies, customers, orders, coupons):
+    for module in (catalogue, policies, customers, orders, coupons, handoffs):
         app.include_router(module.router)
+    # The agent console: HTML pages behind a login (mall/console).
+    console.install(app)
     return app

@@ -50,3 +50,8 @@ class Expired(MallError):
 class NotAllowed(MallError):
     status_code = 409
     code = "not_allowed"
+
+
+class AlreadyClaimed(MallError):
+    status_code = 409
+    code = "already_claimed"

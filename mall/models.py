@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import declarative_base, relationship
@@ -339,3 +340,85 @@ class LogisticsEvent(Base):
     occurred_at = Column(UTCDateTime(), nullable=False)
     description = Column(String(256), nullable=False)
     location = Column(String(64), nullable=True)
+
+
+# ---- human handoff and the agent console ----
+
+
+class Agent(Base):
+    """A person who answers handed-off conversations in the console."""
+
+    __tablename__ = "agents"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    username = Column(String(64), nullable=False, unique=True)
+    display_name = Column(String(64), nullable=False)
+    password_hash = Column(String(256), nullable=False)
+    active = Column(Boolean, nullable=False, default=True)
+    # Every console request refreshes it; "online" means seen within a few minutes.
+    last_seen_at = Column(UTCDateTime(), nullable=True)
+
+
+class AgentSession(Base):
+    """A console login. Only a hash of the cookie's token is stored."""
+
+    __tablename__ = "agent_sessions"
+
+    token_hash = Column(String(64), primary_key=True)
+    agent_id = Column(Integer, ForeignKey("agents.id"), nullable=False, index=True)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    expires_at = Column(UTCDateTime(), nullable=False)
+
+
+class Handoff(Base):
+    """A conversation handed to a person: waiting, then active with one agent, then closed."""
+
+    __tablename__ = "handoffs"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    sender_id = Column(String(64), nullable=False)
+    channel = Column(String(32), nullable=False)
+    status = Column(String(16), nullable=False, default="waiting")
+    reason = Column(String(32), nullable=False)
+    # Why, in order, when more than one trigger fired for the same conversation.
+    reasons = Column(JSON, nullable=False, default=list)
+    # The context package the assistant built at handoff time (transcript, product, order,
+    # profile, sentiment over time, coupons).
+    context = Column(JSON, nullable=False, default=dict)
+    # No agent could take it when it was created (outside hours or nobody online).
+    offline = Column(Boolean, nullable=False, default=False)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    agent_id = Column(Integer, ForeignKey("agents.id"), nullable=True)
+    claimed_at = Column(UTCDateTime(), nullable=True)
+    closed_at = Column(UTCDateTime(), nullable=True)
+
+    agent = relationship("Agent", lazy="raise")
+    notes = relationship("HandoffNote", lazy="raise", order_by="HandoffNote.id")
+
+    __table_args__ = (
+        CheckConstraint("status IN ('waiting', 'active', 'closed')", name="known_status"),
+        # At most one open handoff per conversation, even when two triggers race.
+        Index(
+            "uq_handoffs_open_sender",
+            "sender_id",
+            unique=True,
+            sqlite_where=text("status != 'closed'"),
+            postgresql_where=text("status != 'closed'"),
+        ),
+        Index("ix_handoffs_status_created", "status", "created_at"),
+    )
+
+
+class HandoffNote(Base):
+    """A message left for the team, or a number to call back, while nobody could answer."""
+
+    __tablename__ = "handoff_notes"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    handoff_id = Column(Integer, ForeignKey("handoffs.id"), nullable=False, index=True)
+    kind = Column(String(16), nullable=False)
+    text = Column(Text, nullable=False)
+    phone = Column(String(32), nullable=True)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+    __table_args__ = (CheckConstraint("kind IN ('message', 'callback')", name="known_kind"),)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -247,3 +247,64 @@ class RedeemIn(BaseModel):
 
 class CouponErrorOut(ErrorOut):
     coupon: CouponOut | None = Field(None, description="limit_reached: the latest coupon")
+
+
+# ---- human handoff ----
+
+HANDOFF_REASONS = (
+    "customer_asked",
+    "angry",
+    "angry_complaint",
+    "persistent_negativity",
+    "not_understood",
+    "service_failure",
+)
+
+
+class HandoffIn(BaseModel):
+    sender_id: str = Field(..., regex=r"^[A-Za-z0-9_.:@-]{1,64}$")
+    channel: str = Field("rest", min_length=1, max_length=32)
+    reason: str = Field(..., regex="^(" + "|".join(HANDOFF_REASONS) + ")$")
+    context: dict[str, Any] = Field(default_factory=dict, description="the context package")
+
+
+class AvailabilityOut(BaseModel):
+    available: bool
+    in_service_hours: bool
+    agents_online: int
+    waiting: int
+    expected_wait_minutes: int
+    service_hours: str
+    hotline: str
+
+
+class HandoffOut(BaseModel):
+    id: int
+    sender_id: str
+    channel: str
+    status: str
+    reason: str
+    reasons: list[str]
+    offline: bool
+    created_at: str
+    agent: str | None = None
+
+
+class HandoffOpenedOut(BaseModel):
+    handoff: HandoffOut
+    created: bool
+    availability: AvailabilityOut
+
+
+class NoteIn(BaseModel):
+    kind: str = Field("message", regex=r"^(message|callback)$")
+    text: str = Field(..., min_length=1, max_length=2000)
+    phone: str | None = Field(None, regex=r"^\+?[0-9 -]{6,20}$")
+
+
+class NoteOut(BaseModel):
+    id: int
+    kind: str
+    text: str
+    phone: str | None
+    created_at: str

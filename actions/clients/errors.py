@@ -18,6 +18,10 @@ class MallUnavailable(MallError):
     """The mall could not answer: connection refused or dropped, timeout, or a 5xx."""
 
 
+class CircuitOpen(MallUnavailable):
+    """Not even attempted: the mall failed several times in a row moments ago."""
+
+
 class NotFound(MallError):
     """The mall says the thing asked for does not exist (or is not this customer's)."""
 

@@ -11,11 +11,20 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from actions.clients.errors import Conflict, InvalidRequest, MallError, MallUnavailable, NotFound
+from actions.clients.breaker import CircuitBreaker
+from actions.clients.errors import (
+    CircuitOpen,
+    Conflict,
+    InvalidRequest,
+    MallError,
+    MallUnavailable,
+    NotFound,
+)
 from actions.clients.models import (
     BestCoupon,
     Coupon,
     EventType,
+    HandoffOpened,
     Order,
     Product,
     ProductResolution,
@@ -65,10 +74,12 @@ class MallClient:
         session: requests.Session | None = None,
         connect_timeout: float = 1.0,
         read_timeout: float = 2.0,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._session = session if session is not None else build_session(Settings())
         self._timeout = (connect_timeout, read_timeout)
+        self.breaker = breaker or CircuitBreaker()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MallClient:
@@ -78,6 +89,7 @@ class MallClient:
             session=build_session(settings),
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
+            breaker=CircuitBreaker(settings.breaker_threshold, settings.breaker_cooldown),
         )
 
     def close(self) -> None:
@@ -171,6 +183,31 @@ class MallClient:
         body = self._get(f"/customers/{_segment(customer_id)}/coupons")
         return cast(list[Coupon], body["items"])
 
+    # ---- human handoff ----
+
+    def open_handoff(
+        self, sender_id: str, channel: str, reason: str, context: dict[str, Any]
+    ) -> HandoffOpened:
+        """Open a handoff (or get the conversation's open one) with the wait to announce."""
+        body = self._send(
+            "POST",
+            "/handoffs",
+            json={"sender_id": sender_id, "channel": channel, "reason": reason, "context": context},
+            # One open handoff per conversation: a resend returns the same one.
+            retry_dropped_connection=True,
+        )
+        return cast(HandoffOpened, body)
+
+    def add_handoff_note(
+        self, handoff_id: int, text: str, kind: str = "message", phone: str | None = None
+    ) -> dict[str, Any]:
+        """Record a message or call-back number left for the team."""
+        return self._send(
+            "POST",
+            f"/handoffs/{int(handoff_id)}/notes",
+            json={"kind": kind, "text": text, "phone": phone},
+        )
+
     # ---- transport ----
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -184,6 +221,27 @@ class MallClient:
         params: dict[str, Any] | None = None,
         json: dict[str, Any] | None = None,
         retry_dropped_connection: bool = False,
+    ) -> dict[str, Any]:
+        if not self.breaker.allow():
+            raise CircuitOpen(f"{method} {path} not attempted: the mall failed repeatedly")
+        try:
+            body = self._attempt(method, path, params, json, retry_dropped_connection)
+        except MallUnavailable:
+            self.breaker.record_failure()
+            raise
+        except MallError:
+            self.breaker.record_success()  # it answered, if only to say no
+            raise
+        self.breaker.record_success()
+        return body
+
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        json: dict[str, Any] | None,
+        retry_dropped_connection: bool,
     ) -> dict[str, Any]:
         url = self.base_url + path
         attempts = 2 if retry_dropped_connection else 1

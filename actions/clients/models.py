@@ -147,3 +147,30 @@ class Coupon(TypedDict):
     issued_at: str
     valid_until: str
     used_at: str | None
+
+
+class Availability(TypedDict):
+    available: bool
+    in_service_hours: bool
+    agents_online: int
+    waiting: int
+    expected_wait_minutes: int
+    service_hours: str
+    hotline: str
+
+
+class Handoff(TypedDict):
+    id: int
+    sender_id: str
+    channel: str
+    status: str
+    reason: str
+    reasons: list[str]
+    offline: bool
+    created_at: str
+
+
+class HandoffOpened(TypedDict):
+    handoff: Handoff
+    created: bool
+    availability: Availability

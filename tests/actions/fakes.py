@@ -13,6 +13,7 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.clients.breaker import CircuitBreaker
 from actions.clients.errors import Conflict, MallUnavailable, NotFound
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -207,6 +208,18 @@ class FakeMallClient:
         self.unavailable = False
         self.failing: set[str] = set()
         self.delay = 0.0
+        self.breaker = CircuitBreaker()
+        self.handoffs: list[dict[str, Any]] = []
+        self.notes: list[dict[str, Any]] = []
+        self.availability = {
+            "available": True,
+            "in_service_hours": True,
+            "agents_online": 1,
+            "waiting": 0,
+            "expected_wait_minutes": 4,
+            "service_hours": "09:00-21:00",
+            "hotline": "400-800-8888",
+        }
 
     # ---- controls ----
 
@@ -377,6 +390,35 @@ class FakeMallClient:
         self.coupons.setdefault(customer_id, []).append(coupon)
         self.coupons_by_key[idempotency_key] = coupon
         return copy.deepcopy(coupon)
+
+    # ---- human handoff ----
+
+    def open_handoff(
+        self, sender_id: str, channel: str, reason: str, context: dict[str, Any]
+    ) -> dict[str, Any]:
+        self._enter("open_handoff")
+        handoff = {
+            "id": len(self.handoffs) + 1,
+            "sender_id": sender_id,
+            "channel": channel,
+            "status": "waiting",
+            "reason": reason,
+            "reasons": [reason],
+            "offline": not self.availability["available"],
+            "created_at": "2026-11-22T08:00:00+00:00",
+            "context": context,
+        }
+        self.handoffs.append(handoff)
+        return {"handoff": handoff, "created": True, "availability": dict(self.availability)}
+
+    def add_handoff_note(
+        self, handoff_id: int, text: str, kind: str = "message", phone: str | None = None
+    ) -> dict[str, Any]:
+        self._enter("add_handoff_note")
+        note = {"id": len(self.notes) + 1, "handoff_id": handoff_id, "kind": kind, "text": text}
+        note["phone"] = phone
+        self.notes.append(note)
+        return note
 
 
 def entity(name: str, value: str) -> dict[str, Any]:

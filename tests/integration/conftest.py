@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import uuid
 from collections.abc import Iterator
@@ -14,6 +15,8 @@ import requests
 
 from launcher.settings import StackSettings
 from launcher.stack import Stack
+
+CONSOLE_PASSWORD = "demo-console-pass"
 
 
 def free_port() -> int:
@@ -35,6 +38,11 @@ def stack_settings(var_dir: Path) -> StackSettings:
         var_dir=var_dir,
         mall_database_url="",
         tracker_db_url="",
+        # People answer around the clock in tests, and the console has a known demo login.
+        extra_env={
+            "HANDOFF_SERVICE_HOURS": "00:00-24:00",
+            "CONSOLE_DEMO_PASSWORD": CONSOLE_PASSWORD,
+        },
     )
 
 
@@ -76,3 +84,56 @@ class Customer:
     def say_text(self, text: str, metadata: dict[str, Any] | None = None) -> str:
         """Send a message and return the replies' text joined."""
         return "\n".join(reply.get("text", "") for reply in self.say(text, metadata))
+
+
+class Console:
+    """An agent in the console, over HTTP like a browser (cookie session + form token)."""
+
+    def __init__(self, mall_url: str, username: str = "demo") -> None:
+        self.base = f"{mall_url}/console"
+        self.http = requests.Session()
+        answer = self.http.post(
+            f"{self.base}/login",
+            data={"username": username, "password": CONSOLE_PASSWORD},
+            timeout=10,
+        )
+        answer.raise_for_status()
+        assert "console_session" in self.http.cookies, "console login failed"
+
+    def page(self, path: str = "") -> str:
+        """A console page's HTML."""
+        answer = self.http.get(f"{self.base}{path}", timeout=10)
+        answer.raise_for_status()
+        return answer.text
+
+    def _csrf(self) -> str:
+        match = re.search(r'name="csrf" value="([0-9a-f]+)"', self.page())
+        assert match
+        return match.group(1)
+
+    def handoff_id(self, sender_id: str) -> int:
+        """The id of the sender's handoff in the queue."""
+        html = self.page()
+        match = re.search(rf'id="handoff-(\d+)" data-sender="{re.escape(sender_id)}"', html)
+        assert match, f"no handoff for {sender_id} in the console queue"
+        return int(match.group(1))
+
+    def post(self, handoff_id: int, action: str, **data: str) -> str:
+        """Claim, reply or close; returns the page it lands on."""
+        answer = self.http.post(
+            f"{self.base}/handoffs/{handoff_id}/{action}",
+            data={"csrf": self._csrf(), **data},
+            timeout=15,
+        )
+        answer.raise_for_status()
+        return answer.text
+
+
+def tracker(rasa_url: str, token: str, sender_id: str) -> dict[str, Any]:
+    """The conversation's tracker from Rasa's HTTP API."""
+    answer = requests.get(
+        f"{rasa_url}/conversations/{sender_id}/tracker", params={"token": token}, timeout=10
+    )
+    answer.raise_for_status()
+    body: dict[str, Any] = answer.json()
+    return body

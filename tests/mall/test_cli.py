@@ -95,3 +95,24 @@ def test_serve_answers_on_the_requested_port(db_url: str) -> None:
         output, _ = process.communicate(timeout=15)
     assert "mall service ready" in output
     assert "GET /products" not in output  # no access log
+
+
+def test_add_agent_creates_a_console_login(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mall.db import Database
+    from mall.models import Agent
+    from mall.services.handoffs import verify_password
+
+    url = f"sqlite:///{tmp_path / 'mall.db'}"
+    monkeypatch.setenv("MALL_DATABASE_URL", url)
+    monkeypatch.setenv("CONSOLE_AGENT_PASSWORD", "long-enough-secret")
+    assert main(["add-agent", "li", "--name", "小李"]) == 1  # no schema yet: says so
+    assert main(["init-db"]) == 0
+    assert main(["add-agent", "li", "--name", "小李"]) == 0
+    monkeypatch.setenv("CONSOLE_AGENT_PASSWORD", "short")
+    assert main(["add-agent", "wang"]) == 2  # refused, with a reason
+    database = Database(url)
+    with database.read_session() as session:
+        agents = session.query(Agent).all()
+        assert [(a.username, a.display_name) for a in agents] == [("li", "小李")]
+        assert verify_password("long-enough-secret", agents[0].password_hash)
+    database.dispose()

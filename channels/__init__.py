@@ -1,0 +1,1 @@
+"""Rasa input/output channels: web widget, WeChat, and the human-handoff bridge."""

@@ -1,0 +1,1 @@
+"""The agent console: people take over handed-off conversations here."""
