@@ -79,6 +79,18 @@ class ActionWelcome(MallAction):
             return None
 
 
+def product_card(product: Product) -> dict[str, Any]:
+    """The product as a card: `{"type": "product_card", ...}` in Rasa's custom payload."""
+    return {
+        "type": "product_card",
+        "product_id": product["id"],
+        "title": product["name"],
+        "price": yuan(product["price"]),
+        "list_price": yuan(product["list_price"]),
+        "image": product.get("image_url"),
+    }
+
+
 class ActionQuotePrice(MallAction):
     """Quote today's price of the product and ask whether the customer wants a discount."""
 
@@ -113,6 +125,8 @@ class ActionQuotePrice(MallAction):
             saving=discount,
             customer=customer_context(profile),
         )
+        # A card the channels show natively (widget card, WeChat mini-program card).
+        dispatcher.utter_message(json_message=product_card(product))
         dispatcher.utter_message(text=text, buttons=YES_NO_BUTTONS)
         return product_slots(product) + slot_changes(
             tracker, sales_stage="price_quoted", pending_question=None

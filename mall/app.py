@@ -21,7 +21,7 @@ from mall.errors import MallError
 from mall.handoff_settings import HandoffSettings
 from mall.models import Coupon, utcnow
 from mall.policies import load_policies
-from mall.routes import catalogue, coupons, customers, handoffs, orders, policies
+from mall.routes import catalogue, coupons, customers, handoffs, orders, policies, shop
 from mall.routes.deps import MallJSONResponse
 from mall.settings import Settings
 
@@ -119,7 +119,7 @@ def create_app(
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    for module in (catalogue, policies, customers, orders, coupons, handoffs):
+    for module in (catalogue, policies, customers, orders, coupons, handoffs, shop):
         app.include_router(module.router)
     # The agent console: HTML pages behind a login (mall/console).
     console.install(app)

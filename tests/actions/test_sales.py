@@ -81,12 +81,21 @@ def test_welcome_still_greets_when_the_mall_is_down(mall: FakeMallClient) -> Non
 def test_quote_price_for_a_named_product(mall: FakeMallClient) -> None:
     tracker = make_tracker(entities=[entity("product", "耳机")], text="耳机多少钱")
     messages, events = run_action(ActionQuotePrice(mall), tracker)
-    assert len(messages) == 1
-    text = messages[0]["text"]
+    card, quote = messages
+    # The product as a card first (widget card, WeChat mini-program card), then the question.
+    assert card["custom"] == {
+        "type": "product_card",
+        "product_id": "P1001",
+        "title": "声悦Pro降噪蓝牙耳机",
+        "price": "299",
+        "list_price": "399",
+        "image": None,
+    }
+    text = quote["text"]
     assert "声悦Pro降噪蓝牙耳机现在到手价¥299" in text
     assert "原价¥399，立省¥100" in text
     assert text.splitlines()[-1].endswith("是否需要优惠?")
-    assert messages[0]["buttons"] == [
+    assert quote["buttons"] == [
         {"title": "要优惠", "payload": "/affirm"},
         {"title": "不用了", "payload": "/deny"},
     ]
@@ -259,7 +268,7 @@ def test_quote_price_question_fits_the_segment(
     messages, _ = run_action(
         ActionQuotePrice(mall), make_tracker(entities=[entity("product", "耳机")])
     )
-    question = messages[0]["text"].splitlines()[-1]
+    question = messages[-1]["text"].splitlines()[-1]
     assert "优惠" in question and expected in question
 
 
@@ -276,7 +285,7 @@ def test_template_syntax_in_a_display_name_is_not_evaluated(mall: FakeMallClient
     messages, _ = run_action(
         ActionQuotePrice(mall), make_tracker(entities=[entity("product", "耳机")])
     )
-    assert "{{ 7*7 }}，VIP会员" in messages[0]["text"]
+    assert "{{ 7*7 }}，VIP会员" in messages[-1]["text"]
 
 
 # ---------------------------------------------------------------- offer coupon
