@@ -133,8 +133,6 @@ async def apply(
     agent: Any, action: str, sender_id: str, agent_name: str, text: str = ""
 ) -> dict[str, Any]:
     """Write the action's events into the tracker, then push its lines to the customer."""
-    if not await agent.tracker_store.exists(sender_id):
-        raise LookupError(sender_id)
     processor = agent.processor
     async with agent.lock_store.lock(sender_id):
         tracker = await agent.tracker_store.retrieve(sender_id)

@@ -262,15 +262,12 @@ def close(request: Request, handoff_id: int, csrf: str = Form("")) -> Response:
     _check_form(token, csrf)
     try:
         with _database(request).write_session() as session:
-            was_active = (
-                handoffs.get_handoff(session=session, handoff_id=handoff_id).status == "active"
-            )
-            handoff = handoffs.close(
+            handoff, previous = handoffs.close(
                 session=session, handoff_id=handoff_id, agent_id=agent.id, now=utcnow()
             )
     except MallError as exc:
         return _back(handoff_id, error=exc.message)
-    if was_active:
+    if previous == "active":
         try:
             _bridge(request).closed(handoff.sender_id, agent.display_name)
         except BridgeError as exc:

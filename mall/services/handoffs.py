@@ -311,15 +311,22 @@ def assert_owner(handoff: Handoff, agent_id: int) -> None:
         raise NotAllowed("只有接待中的客服本人可以回复或结束这个会话")
 
 
-def close(*, session: Session, handoff_id: int, agent_id: int, now: datetime) -> Handoff:
-    """Close a handoff: the claiming agent's, or a waiting one any agent has dealt with."""
+def close(
+    *, session: Session, handoff_id: int, agent_id: int, now: datetime
+) -> tuple[Handoff, str]:
+    """Close a handoff: the claiming agent's, or a waiting one any agent has dealt with.
+
+    Returns the handoff and the status it had, so the caller knows whether a person had the
+    conversation (and the bot must be resumed).
+    """
     handoff = get_handoff(session=session, handoff_id=handoff_id)
-    if handoff.status == "closed":
-        return handoff
-    if handoff.status == "active":
+    previous = str(handoff.status)
+    if previous == "closed":
+        return handoff, previous
+    if previous == "active":
         assert_owner(handoff, agent_id)
     else:
         handoff.agent_id = agent_id
     handoff.status = "closed"
     handoff.closed_at = now
-    return handoff
+    return handoff, previous
