@@ -131,7 +131,7 @@ def test_conversations(settings: StackSettings, out: Path, min_turn_accuracy: fl
                 "test",
                 "nlu",
                 "--nlu",
-                "tests/nlu/test_nlu.yml",
+                "tests/nlu/data",
                 "--model",
                 model,
                 "--out",

@@ -1,4 +1,4 @@
-"""Checks on the NLU training data and the held-out NLU test set (tests/nlu/test_nlu.yml)."""
+"""Checks on the NLU training data and the held-out NLU test set (tests/nlu/data/)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TRAIN_DIR = REPO_ROOT / "data" / "nlu"
-TEST_FILE = REPO_ROOT / "tests" / "nlu" / "test_nlu.yml"
+TEST_DIR = REPO_ROOT / "tests" / "nlu" / "data"
 JIEBA_DIR = REPO_ROOT / "data" / "jieba"
 DOMAIN_FILE = REPO_ROOT / "domain.yml"
 CATALOGUE_FILE = REPO_ROOT / "mall" / "seed" / "catalogue.yml"
@@ -79,7 +79,7 @@ def training() -> TrainingData:
 
 @pytest.fixture(scope="module")
 def test_set() -> TrainingData:
-    return load_data(str(TEST_FILE), language="zh")
+    return load_data(str(TEST_DIR), language="zh")
 
 
 @pytest.fixture(scope="module")
