@@ -12,7 +12,7 @@ LOG_DIR := var/log
 export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: help venv run train validate lint format typecheck unit test conversations \
-        integration browser bench eval-sentiment catalogue-nlu db lock demo shell clean
+        integration browser bench eval-real eval-sentiment catalogue-nlu db lock demo shell clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -92,6 +92,9 @@ test: venv ## Everything CI runs: lint, types, unit, validate, train, rasa test,
 
 bench: venv ## Per-turn latency and throughput vs a stock `rasa init` bot (prints both)
 	@$(PY) bench/bench_turns.py
+
+eval-real: venv ## Score the model on real shop chat (../shared, skipped when absent) beside the own test set
+	@$(PY) scripts/eval_real.py
 
 eval-sentiment: venv ## Sentiment: ROC AUC, precision/recall and latency (shared reviews + chat sets)
 	@$(PY) -m components.sentiment_eval $(if $(wildcard models/mall-assistant.tar.gz),--model models/mall-assistant.tar.gz,)

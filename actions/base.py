@@ -13,6 +13,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.answers import offer_second_request
 from actions.clients.errors import MallError, MallUnavailable
 from actions.clients.mall import MallClient, default_mall_client
 from actions.clients.models import Profile
@@ -50,7 +51,7 @@ class MallAction(Action, ABC):
         """Answer the turn; a failing mall or a bug still gets the customer a polite line."""
         already_sent = len(dispatcher.messages)
         try:
-            return await self.respond(dispatcher, tracker, domain)
+            events = await self.respond(dispatcher, tracker, domain)
         except MallUnavailable as exc:
             logger.warning(
                 "mall unavailable in %s for sender %s: %s", self.name(), tracker.sender_id, exc
@@ -71,6 +72,9 @@ class MallAction(Action, ABC):
             del dispatcher.messages[already_sent:]
             dispatcher.utter_message(text=SORRY_LINE)
             return []
+        # "退货 另外运费谁出": the first request is answered, the second is offered.
+        offer_second_request(dispatcher, tracker)
+        return events
 
     @abstractmethod
     async def respond(

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import logging
+
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.answers import answer_topic, utter_topic
 from actions.base import MallAction, latest_entity, slot_changes
+from actions.clients.errors import MallError
 from actions.clients.models import Product, Sku
 from actions.formatting import variant_label, yuan
-from actions.products import product_or_ask_which, product_slots
+from actions.products import find_product, product_or_ask_which, product_slots
+
+logger = logging.getLogger(__name__)
+
+# Topics answered from the mall's after-sales guide; the product in play makes them specific.
+GUIDE_TOPICS = frozenset({"usage", "troubleshooting", "installation", "warranty"})
+# How an answer names a product the assistant does not know yet.
+GENERIC_PRODUCT = "您的商品"
 
 # Exact counts above this are noise to a customer; below it they help them hurry.
 LOW_STOCK = 10
@@ -119,7 +130,13 @@ def asked_specs(text: str, specs: dict[str, str]) -> list[str]:
 
 
 class ActionProductInfo(MallAction):
-    """Describe the product; a spec the customer asked about comes first."""
+    """Product questions by topic: specs and fit from the catalogue, usage and fixes from the guide.
+
+    The topic comes from the ResponseSelector (`ask_product_info/<topic>`): spec-like topics
+    need the product and answer from its specs; after-sales topics (usage, troubleshooting,
+    installation, warranty) answer in general and add the product's own guidance when the
+    product in play is known.
+    """
 
     def name(self) -> str:
         """Action name in domain.yml."""
@@ -128,7 +145,11 @@ class ActionProductInfo(MallAction):
     async def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        """Answer with description and specs, or ask which product."""
+        """Answer the topic, or ask which product."""
+        topic = self._topic(tracker)
+        if topic in GUIDE_TOPICS or topic == "authenticity":
+            return await self._after_sales(dispatcher, tracker, domain, topic)
+
         product = await product_or_ask_which(
             self.mall,
             dispatcher,
@@ -137,8 +158,31 @@ class ActionProductInfo(MallAction):
             question="您想了解哪款商品呢？",
         )
         if product is None:
-            return slot_changes(tracker, pending_question="info")
+            # Remember a topic other than plain specs for when the product is named.
+            pending = topic if topic != "specs" else None
+            return slot_changes(tracker, pending_question="info", answer_topic=pending)
+        if topic != "specs":
+            utter_topic(dispatcher, domain, "ask_product_info", topic, product=product["name"])
+        dispatcher.utter_message(text=self._spec_lines(tracker, product))
+        return product_slots(product) + slot_changes(
+            tracker, pending_question=None, answer_topic=None
+        )
 
+    def _topic(self, tracker: Tracker) -> str:
+        """This message's topic; a bare product name answering "which product?" keeps the
+        topic of the question it answers."""
+        topic = answer_topic(tracker, "ask_product_info") or "specs"
+        pending = tracker.get_slot("answer_topic")
+        if (
+            tracker.get_slot("pending_question") == "info"
+            and isinstance(pending, str)
+            and pending
+            and topic == "specs"
+        ):
+            return pending
+        return topic
+
+    def _spec_lines(self, tracker: Tracker, product: Product) -> str:
         text = tracker.latest_message.get("text") or ""
         specs = product.get("specs") or {}
         first = asked_specs(text, specs)
@@ -148,5 +192,37 @@ class ActionProductInfo(MallAction):
         if rest:
             lines.append("【参数】" + "；".join(rest))
         lines.append(f"现价¥{yuan(product['price'])}。")
-        dispatcher.utter_message(text="\n".join(lines))
-        return product_slots(product) + slot_changes(tracker, pending_question=None)
+        return "\n".join(lines)
+
+    async def _after_sales(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, topic: str
+    ) -> list[EventType]:
+        """A general answer, made specific by the product's guide when the product is known."""
+        lookup = await find_product(self.mall, tracker)
+        product = lookup.product
+        name = product["name"] if product is not None else GENERIC_PRODUCT
+        utter_topic(dispatcher, domain, "ask_product_info", topic, product=name)
+        if product is None:
+            if topic in GUIDE_TOPICS:
+                dispatcher.utter_message(response="utter_ask_which_product_owned")
+                return slot_changes(tracker, pending_question="info", answer_topic=topic)
+            return slot_changes(tracker, pending_question=None, answer_topic=None)
+
+        guide = await self._guide(product["id"])
+        tip = guide.get(topic) or (guide.get("care") if topic == "usage" else None)
+        if tip:
+            dispatcher.utter_message(text=tip)
+        if topic == "troubleshooting":
+            dispatcher.utter_message(response="utter_troubleshooting_next")
+        return product_slots(product) + slot_changes(
+            tracker, pending_question=None, answer_topic=None
+        )
+
+    async def _guide(self, product_id: str) -> dict[str, str]:
+        try:
+            guide = await self.call(self.mall.get_guide, product_id)
+        except MallError as exc:
+            # The general answer already helps; the product's own lines are a bonus.
+            logger.warning("no guide for %s: %s", product_id, exc)
+            return {}
+        return dict(guide.get("topics") or {})

@@ -10,6 +10,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.answers import answer_topics, joined, numbered, utter_topic
 from actions.base import MallAction
 from actions.clients.errors import MallError
 from actions.clients.models import Order
@@ -19,12 +20,6 @@ from actions.products import find_product, product_slots
 logger = logging.getLogger(__name__)
 
 REFUND_STATUSES = ("refunding", "refunded")
-
-
-def _joined(values: Any, sep: str = "、") -> str:
-    if isinstance(values, list):
-        return sep.join(str(v) for v in values if v)
-    return str(values) if values else ""
 
 
 class ActionShippingPolicy(MallAction):
@@ -63,7 +58,7 @@ class ActionShippingPolicy(MallAction):
         if policy.get("delivery_days"):
             lines.append(f"时效：发货后一般{policy['delivery_days']}天送达。")
         if policy.get("couriers"):
-            lines.append(f"快递：{_joined(policy['couriers'])}。")
+            lines.append(f"快递：{joined(policy['couriers'])}。")
         if policy.get("remote_areas"):
             lines.append(f"偏远地区：{policy['remote_areas']}")
         lines.extend(str(note) for note in policy.get("notes") or [])
@@ -72,7 +67,7 @@ class ActionShippingPolicy(MallAction):
 
 
 class ActionReturnRefund(MallAction):
-    """The returns policy, and the progress of any refund the customer has under way."""
+    """Returns, exchanges and refunds by topic, with the customer's refunds in progress."""
 
     def name(self) -> str:
         """Action name in domain.yml."""
@@ -81,26 +76,23 @@ class ActionReturnRefund(MallAction):
     async def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        """Answer from the returns policy, then show refunds in progress."""
+        """Answer the topic from the returns policy; progress also lists refunds under way."""
         policy = await self.call(self.mall.get_policy, "returns")
-        lines = []
-        if policy.get("no_reason_days"):
-            lines.append(
-                f"签收后{policy['no_reason_days']}天内支持无理由退货（商品完好、不影响二次销售）。"
-            )
-        if policy.get("quality_issue_days"):
-            lines.append(f"质量问题{policy['quality_issue_days']}天内可以退换。")
-        if policy.get("return_shipping"):
-            lines.append(f"退货运费：{policy['return_shipping']}")
-        if policy.get("refund_days"):
-            lines.append(f"退款时效：商家收到退货后{policy['refund_days']}天内原路退回。")
-        steps = policy.get("how_to") or []
-        if steps:
-            lines.append("申请步骤：")
-            lines.extend(f"{i}. {step}" for i, step in enumerate(steps, start=1))
-        lines.extend(str(note) for note in policy.get("notes") or [])
-        lines.extend(await self._refund_progress(tracker.sender_id))
-        dispatcher.utter_message(text="\n".join(lines))
+        values = returns_values(policy)
+        topics = answer_topics(tracker, "return_refund")
+        if topics == [None]:
+            # A button or a model without topics: the whole policy, how to apply first.
+            for each in ("how_to", "conditions", "shipping", "progress"):
+                utter_topic(dispatcher, domain, "return_refund", each, **values)
+        for topic in topics:
+            if topic and not utter_topic(dispatcher, domain, "return_refund", topic, **values):
+                utter_topic(dispatcher, domain, "return_refund", "how_to", **values)
+        if any(topic in (None, "progress", "amount") for topic in topics):
+            progress = await self._refund_progress(tracker.sender_id)
+            if progress:
+                dispatcher.utter_message(text="\n".join(progress))
+            elif "progress" in topics:
+                dispatcher.utter_message(response="utter_no_refund_in_progress", **values)
         return []
 
     async def _refund_progress(self, customer_id: str) -> list[str]:
@@ -122,8 +114,21 @@ class ActionReturnRefund(MallAction):
         return lines
 
 
+def returns_values(policy: dict[str, Any]) -> dict[str, Any]:
+    """What the return_refund and complaint responses fill in from the returns policy."""
+    return {
+        "no_reason_days": policy.get("no_reason_days", ""),
+        "quality_issue_days": policy.get("quality_issue_days", ""),
+        "refund_days": policy.get("refund_days", ""),
+        "return_shipping": policy.get("return_shipping", ""),
+        "steps": numbered([str(step) for step in policy.get("how_to") or []]),
+        # On lines of their own after the response's text, or nothing.
+        "notes": "".join(f"\n{note}" for note in policy.get("notes") or []),
+    }
+
+
 class ActionPaymentMethods(MallAction):
-    """Payment methods, instalments and invoices."""
+    """Payment methods, instalments, invoices and failed payments, by topic."""
 
     def name(self) -> str:
         """Action name in domain.yml."""
@@ -132,16 +137,19 @@ class ActionPaymentMethods(MallAction):
     async def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        """Answer from the payment policy."""
+        """Answer the topic from the payment policy (everything when there is no topic)."""
         policy = await self.call(self.mall.get_policy, "payment")
-        lines = []
-        if policy.get("methods"):
-            lines.append(f"支付方式：{_joined(policy['methods'])}。")
-        if policy.get("installments"):
-            lines.append(f"分期：{policy['installments']}")
-        if policy.get("invoice"):
-            lines.append(f"发票：{policy['invoice']}")
-        dispatcher.utter_message(
-            text="\n".join(lines) or "支付相关的问题可以说“转人工”让客服帮您。"
-        )
+        values = {
+            "methods": joined(policy.get("methods")),
+            "installments": policy.get("installments", ""),
+            "invoice": policy.get("invoice", ""),
+        }
+        answered = [
+            topic
+            for topic in answer_topics(tracker, "ask_payment")
+            if utter_topic(dispatcher, domain, "ask_payment", topic, **values)
+        ]
+        if not answered:
+            for each in ("methods", "installment", "invoice"):
+                utter_topic(dispatcher, domain, "ask_payment", each, **values)
         return []

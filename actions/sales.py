@@ -12,6 +12,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.answers import answer_topic, joined, utter_topic
 from actions.base import MallAction, message_metadata, slot_changes
 from actions.clients.errors import Conflict, MallError, NotFound
 from actions.clients.models import Product
@@ -32,6 +33,8 @@ YES_NO_BUTTONS = [
     {"title": "要优惠", "payload": "/affirm"},
     {"title": "不用了", "payload": "/deny"},
 ]
+# ask_discount topics answered from the shop's discount rules instead of a coupon offer.
+POLICY_TOPICS = frozenset({"price_protection", "promotion", "not_applied"})
 CLAIM_BUTTONS = [
     {"title": "帮我领取", "payload": "/affirm"},
     {"title": "不用了", "payload": "/deny"},
@@ -150,7 +153,23 @@ class ActionOfferCoupon(MallAction):
     async def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        """Offer a coupon, or say honestly that there is none right now."""
+        """Offer a coupon, or say honestly that there is none right now.
+
+        Questions about discounts that are not a request for one (price protection, how a
+        promotion works, why a discount did not apply) get their answer instead.
+        """
+        topic = answer_topic(tracker, "ask_discount")
+        if topic in POLICY_TOPICS:
+            policy = await self.call(self.mall.get_policy, "discounts")
+            utter_topic(
+                dispatcher,
+                domain,
+                "ask_discount",
+                topic,
+                price_protection_days=policy.get("price_protection_days", ""),
+                promotions=joined(policy.get("promotions"), "；"),
+            )
+            return slot_changes(tracker, sales_stage=None, offered_coupon=None)
         lookup: ProductLookup = await find_product(self.mall, tracker)
         if lookup.unknown:
             ask_which_product(

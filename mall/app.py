@@ -20,7 +20,7 @@ from mall.db import Database
 from mall.errors import MallError
 from mall.handoff_settings import HandoffSettings
 from mall.models import Coupon, utcnow
-from mall.policies import load_policies
+from mall.policies import load_guides, load_policies
 from mall.routes import catalogue, coupons, customers, handoffs, orders, policies, shop
 from mall.routes.deps import MallJSONResponse
 from mall.settings import Settings
@@ -106,6 +106,7 @@ def create_app(
     app.state.settings = settings
     app.state.database = database
     app.state.policies = load_policies()
+    app.state.guides = load_guides()
     app.state.handoff_settings = handoff_settings or HandoffSettings.from_env()
 
     app.add_exception_handler(MallError, _on_mall_error)

@@ -95,6 +95,17 @@ class PaymentPolicyOut(BaseModel):
     invoice: str
 
 
+class DiscountsPolicyOut(BaseModel):
+    price_protection_days: int
+    promotions: list[str]
+
+
+class GuideOut(BaseModel):
+    product_id: str
+    category: str
+    topics: dict[str, str]
+
+
 # ---- customers ----
 
 

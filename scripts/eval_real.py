@@ -219,7 +219,7 @@ class Parser:
         intent = parsed.get("intent") or {}
         sentiment = parsed.get("sentiment") or {}
         selector = parsed.get("response_selector") or {}
-        chosen = selector.get(intent.get("name"), {}) if isinstance(selector, dict) else {}
+        chosen = selector.get("default", {}) if isinstance(selector, dict) else {}
         key = (chosen.get("response") or {}).get("intent_response_key")
         return Prediction(
             intent=str(intent.get("name") or FALLBACK),
@@ -281,8 +281,14 @@ def intent_table(scores: Scores) -> str:
 def _quiet_rasa() -> None:
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("LOG_LEVEL", "ERROR")
-    logging.disable(logging.WARNING)
+    import warnings
+
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_logging_and_warnings(logging.ERROR)
+    configure_structlog(logging.ERROR)
+    warnings.filterwarnings("ignore")
 
 
 async def evaluate(model: Path, dev: Sequence[Example]) -> dict[str, Any]:
@@ -332,6 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"eval-real: no trained model at {args.model}; run `make train` first")
         return 1
     _quiet_rasa()
+    # The model names the project's custom components (components.sentiment, ...).
+    sys.path.insert(0, str(ROOT))
     report = asyncio.run(evaluate(args.model, dev))
     columns: list[Scores] = report["columns"]
     print(f"Model: {args.model}")

@@ -24,6 +24,7 @@ from actions.clients.models import (
     BestCoupon,
     Coupon,
     EventType,
+    Guide,
     HandoffOpened,
     Order,
     Product,
@@ -35,7 +36,7 @@ from actions.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
-PolicyName = Literal["shipping", "returns", "payment"]
+PolicyName = Literal["shipping", "returns", "payment", "discounts"]
 
 # Statuses worth retrying a GET for: the mall or a proxy in front of it is struggling.
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
@@ -102,6 +103,10 @@ class MallClient:
         """The product with this id; `NotFound` when there is none."""
         return cast(Product, self._get(f"/products/{_segment(product_id)}"))
 
+    def get_guide(self, product_id: str) -> Guide:
+        """After-sales guidance for the product by topic (usage, troubleshooting, ...)."""
+        return cast(Guide, self._get(f"/products/{_segment(product_id)}/guide"))
+
     def resolve_product(self, words: str) -> ProductResolution:
         """The product the customer's words name, or up to 3 near matches."""
         return cast(ProductResolution, self._get("/products/resolve", params={"q": words}))
@@ -124,7 +129,7 @@ class MallClient:
     # ---- policies ----
 
     def get_policy(self, name: PolicyName) -> dict[str, Any]:
-        """The shipping, returns or payment policy."""
+        """The shipping, returns, payment or discounts policy."""
         return self._get(f"/policies/{name}")
 
     # ---- customers ----

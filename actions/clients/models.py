@@ -37,6 +37,14 @@ class Product(ProductSummary):
     image_url: str | None
 
 
+class Guide(TypedDict):
+    """How to use and look after a product, by topic."""
+
+    product_id: str
+    category: str
+    topics: dict[str, str]
+
+
 class ProductResolution(TypedDict):
     """The product the customer's words name, or near matches when none does."""
 

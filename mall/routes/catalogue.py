@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from mall import schemas, views
+from mall.policies import guide_for
 from mall.routes.deps import DatabaseDep, Responses, ok
 from mall.services import catalogue
 
@@ -62,6 +63,16 @@ def match_products(
     with database.read_session() as session:
         items = catalogue.match_products(session=session, text=text)
         return ok({"items": [views.product_summary(p) for p in items]})
+
+
+@router.get("/products/{product_id}/guide", response_model=schemas.GuideOut, responses=NOT_FOUND)
+def get_product_guide(request: Request, database: DatabaseDep, product_id: str) -> Response:
+    """How to use and look after the product, and what to try before a repair, by topic."""
+    with database.read_session() as session:
+        product = catalogue.get_product(session=session, product_id=product_id)
+        category = product.category_id
+    topics = guide_for(request.app.state.guides, product_id=product_id, category=category)
+    return ok({"product_id": product_id, "category": category, "topics": topics})
 
 
 @router.get("/products/{product_id}", response_model=schemas.ProductOut, responses=NOT_FOUND)

@@ -1,4 +1,4 @@
-"""Policy routes: shipping, returns, payment."""
+"""Policy routes: shipping, returns, payment, discounts."""
 
 from __future__ import annotations
 
@@ -27,3 +27,9 @@ async def returns(request: Request) -> Response:
 async def payment(request: Request) -> Response:
     """Payment methods, instalments and invoices."""
     return ok(request.app.state.policies["payment"])
+
+
+@router.get("/discounts", response_model=schemas.DiscountsPolicyOut)
+async def discounts(request: Request) -> Response:
+    """Price protection and the promotions running now."""
+    return ok(request.app.state.policies["discounts"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ CATALOGUE_FILE = ROOT / "mall" / "seed" / "catalogue.yml"
 DOMAIN_FILE = ROOT / "domain.yml"
 
 DOMAIN: dict[str, Any] = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))
+_VARIABLE = re.compile(r"\{(\w+)\}")
 
 
 def load_catalogue() -> dict[str, dict[str, Any]]:
@@ -88,6 +90,17 @@ PAYMENT_POLICY = {
     "methods": ["微信支付", "支付宝", "银行卡"],
     "installments": "单笔满600元可用花呗分期，3/6/12期。",
     "invoice": "支持电子普通发票，在订单详情页申请。",
+}
+DISCOUNTS_POLICY = {
+    "price_protection_days": 7,
+    "promotions": ["全场满199减20元", "新客首单立减10元"],
+}
+GUIDES = {
+    "digital": {
+        "usage": "长按电源键进入配对。",
+        "troubleshooting": "连不上时先恢复出厂设置再重新配对。",
+        "warranty": "数码产品质保1年。",
+    }
 }
 
 
@@ -238,6 +251,14 @@ class FakeMallClient:
             raise NotFound(f"no product {product_id}", code="not_found", status=404)
         return copy.deepcopy(self.products[product_id])
 
+    def get_guide(self, product_id: str) -> dict[str, Any]:
+        self._enter("get_guide")
+        if product_id not in self.products:
+            raise NotFound(f"no product {product_id}", code="not_found", status=404)
+        category = self.products[product_id]["category"]
+        topics = copy.deepcopy(GUIDES.get(category, {}))
+        return {"product_id": product_id, "category": category, "topics": topics}
+
     def _names(self, product: dict[str, Any]) -> list[str]:
         return [product["name"], *product["aliases"]]
 
@@ -286,6 +307,7 @@ class FakeMallClient:
             "shipping": SHIPPING_POLICY,
             "returns": RETURNS_POLICY,
             "payment": PAYMENT_POLICY,
+            "discounts": DISCOUNTS_POLICY,
         }
         return copy.deepcopy(policies[name])
 
@@ -436,17 +458,34 @@ def make_tracker(
     metadata: dict[str, Any] | None = None,
     message_id: str | None = "msg-1",
     events: list[dict[str, Any]] | None = None,
+    topic: str | None = None,
+    second_request: dict[str, Any] | None = None,
 ) -> Tracker:
-    """A tracker as the action server receives it, positioned right after a user message."""
+    """A tracker as the action server receives it, positioned right after a user message.
+
+    `topic` is what the ResponseSelector chose for the intent (`progress` for
+    return_refund/progress); `second_request` what the NLU found as a second request.
+    """
     all_slots = {name: None for name in DOMAIN["slots"]}
     all_slots.update(slots or {})
-    latest = {
+    latest: dict[str, Any] = {
         "intent": {"name": intent, "confidence": 0.95},
         "entities": entities or [],
         "text": text,
         "message_id": message_id,
         "metadata": metadata or {},
     }
+    if topic:
+        key = f"{intent}/{topic}"
+        latest["response_selector"] = {
+            "all_retrieval_intents": [intent],
+            "default": {
+                "response": {"intent_response_key": key, "confidence": 0.9},
+                "ranking": [{"intent_response_key": key, "confidence": 0.9}],
+            },
+        }
+    if second_request:
+        latest["second_request"] = second_request
     user_event = {"event": "user", "text": text, "parse_data": latest, "message_id": message_id}
     history = list(events or [{"event": "action", "name": "action_listen"}]) + [user_event]
     return Tracker(sender_id, all_slots, latest, history, False, None, {}, "action_listen")
@@ -463,6 +502,9 @@ def run_action(action: Any, tracker: Tracker) -> tuple[list[dict[str, Any]], lis
 def check_events_fit_domain(events: list[dict[str, Any]]) -> None:
     """Every SlotSet names a domain slot and a value its type accepts."""
     for event in events:
+        if event["event"] == "followup":
+            assert event["name"] in DOMAIN["actions"], f"{event['name']} is not a domain action"
+            continue
         assert event["event"] == "slot", f"unexpected event {event}"
         slot = DOMAIN["slots"].get(event["name"])
         assert slot is not None, f"slot {event['name']} is not in domain.yml"
@@ -475,6 +517,36 @@ def slots_of(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
 
 
+def rendered(message: dict[str, Any]) -> str:
+    """A dispatched message's text; a domain response is filled in as Rasa's NLG would."""
+    if message.get("text"):
+        return str(message["text"])
+    name = message.get("response")
+    if not name:
+        return ""
+    assert name in DOMAIN["responses"], f"{name} is not a domain response"
+    template = str(DOMAIN["responses"][name][0].get("text") or "")
+    values = {key: value for key, value in message.items() if key not in ("text", "response")}
+
+    def fill(match: re.Match[str]) -> str:
+        key = match.group(1)
+        assert key in values, f"{name} needs {{{key}}}, the action did not pass it"
+        return str(values[key])
+
+    return _VARIABLE.sub(fill, template)
+
+
 def texts(messages: list[dict[str, Any]]) -> str:
-    """All dispatched texts joined, for substring checks."""
-    return "\n".join(m["text"] or "" for m in messages)
+    """All dispatched texts (domain responses filled in) joined, for substring checks."""
+    return "\n".join(rendered(m) for m in messages)
+
+
+def buttons(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every button of the dispatched messages, domain responses' included."""
+    found: list[dict[str, Any]] = []
+    for message in messages:
+        found.extend(message.get("buttons") or [])
+        name = message.get("response")
+        if name:
+            found.extend(DOMAIN["responses"][name][0].get("buttons") or [])
+    return found

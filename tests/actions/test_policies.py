@@ -57,7 +57,7 @@ def test_returns_policy_steps(mall: FakeMallClient) -> None:
     assert "7天内支持无理由退货" in text
     assert "质量问题15天内" in text
     assert "买家承担运费" in text
-    assert "1-3天内原路退回" in text
+    assert "1-3个工作日内原路退回" in text
     assert "1. 打开「我的订单」" in text and "3. 填写原因并寄回商品" in text
     assert "退款进度" not in text
 
