@@ -3,8 +3,9 @@
 Real customers often ask two things at once. The intent classifier reads the message as a
 whole and reports one intent; this component, placed after it (and after the
 ResponseSelector), splits the message into clauses, reads each with a small classifier of its
-own (hashed character n-grams and logistic regression over the full labels, `intent/topic`
-where the intent has topics), and reports the strongest clause that asks for something else:
+own (TF-IDF character n-grams and logistic regression over the full labels, `intent/topic`
+where the intent has topics, components/char_ngrams.py), and reports the strongest clause
+that asks for something else:
 
     parse_data["second_request"] = {"intent": "ask_shipping", "topic": null,
                                     "confidence": 0.91, "text": "另外运费谁出"}
@@ -16,11 +17,9 @@ never count. The actions answer the primary request and answer or offer the seco
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
-import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -30,10 +29,11 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from components.char_ngrams import CharNgramModel
+
 SECOND_REQUEST = "second_request"
 RESPONSE_SELECTOR = "response_selector"
-_MODEL_FILE = "second_request.npz"
-_META_FILE = "second_request.json"
+_MODEL = "second_request"
 
 # Where one request ends and the next begins: punctuation, line breaks, runs of spaces, and
 # the words that introduce another question.
@@ -83,19 +83,6 @@ def split_clauses(text: str, min_chars: int) -> list[str]:
     return clauses
 
 
-def _vectorizer(n_features: int) -> Any:
-    from sklearn.feature_extraction.text import HashingVectorizer
-
-    return HashingVectorizer(
-        analyzer="char",
-        ngram_range=(1, 3),
-        n_features=n_features,
-        alternate_sign=False,
-        norm="l2",
-        lowercase=True,
-    )
-
-
 def full_label(message: Message) -> str | None:
     """`return_refund/progress` for a retrieval example, the intent otherwise."""
     if not message.get(INTENT):
@@ -116,7 +103,6 @@ class SecondRequestDetector(GraphComponent):
             # How sure the clause classifier must be.
             "threshold": 0.6,
             "ignored_intents": list(DEFAULT_IGNORED),
-            "n_features": 2**16,
             "C": 20.0,
         }
 
@@ -146,23 +132,16 @@ class SecondRequestDetector(GraphComponent):
         config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        labels: list[str] | None = None,
-        weights: np.ndarray | None = None,
-        intercepts: np.ndarray | None = None,
+        model: CharNgramModel | None = None,
     ) -> None:
         self._config = config
         self._storage = model_storage
         self._resource = resource
-        self._labels = labels or []
-        self._weights = weights
-        self._intercepts = intercepts
-        self._vectorizer = _vectorizer(int(config["n_features"]))
+        self._model = model
         self._ignored = set(config["ignored_intents"])
 
     def train(self, training_data: TrainingData) -> Resource:
         """Fit the clause classifier on the NLU examples (full labels)."""
-        from sklearn.linear_model import LogisticRegression
-
         # Only examples that are one clause long: the clauses of a longer example are not
         # labelled (its label is the message's main request).
         min_chars = int(self._config["min_chars"])
@@ -173,25 +152,14 @@ class SecondRequestDetector(GraphComponent):
             and (label := full_label(message))
             and len(split_clauses(message.get(TEXT), min_chars)) == 1
         ]
-        labels = sorted({label for _, label in pairs})
-        if len(labels) >= 2:
-            features = self._vectorizer.transform([text for text, _ in pairs])
-            # One-vs-rest liblinear: seconds on thousands of examples and ~60 labels.
-            model = LogisticRegression(
-                C=float(self._config["C"]), solver="liblinear", max_iter=1000
+        if len({label for _, label in pairs}) >= 2:
+            self._model = CharNgramModel.fit(
+                [text for text, _ in pairs],
+                [label for _, label in pairs],
+                C=float(self._config["C"]),
             )
-            model.fit(features, [label for _, label in pairs])
-            weights = model.coef_.T.astype(np.float32)
-            intercepts = model.intercept_.astype(np.float64)
-            if len(model.classes_) == 2:
-                # sklearn keeps one column for two classes: make it two.
-                weights = np.hstack([-weights, weights])
-                intercepts = np.array([-intercepts[0], intercepts[0]])
-            self._labels = [str(label) for label in model.classes_]
-            self._weights, self._intercepts = weights, intercepts
             with self._storage.write_to(self._resource) as folder:
-                np.savez_compressed(folder / _MODEL_FILE, weights=weights, intercepts=intercepts)
-                (folder / _META_FILE).write_text(json.dumps(self._labels), encoding="utf-8")
+                self._model.save(folder, _MODEL)
         return self._resource
 
     @classmethod
@@ -207,16 +175,14 @@ class SecondRequestDetector(GraphComponent):
         full = {**cls.get_default_config(), **config}
         try:
             with model_storage.read_from(resource) as folder:
-                labels = json.loads((folder / _META_FILE).read_text(encoding="utf-8"))
-                with np.load(folder / _MODEL_FILE) as arrays:
-                    weights, intercepts = arrays["weights"], arrays["intercepts"]
+                model = CharNgramModel.load(folder, _MODEL)
         except (ValueError, FileNotFoundError):
             return cls(full, model_storage, resource)
-        return cls(full, model_storage, resource, labels, weights, intercepts)
+        return cls(full, model_storage, resource, model)
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Add `second_request` to messages that ask for a second thing."""
-        if self._weights is None or self._intercepts is None:
+        if self._model is None:
             return messages
         for message in messages:
             found = self.second_request(message)
@@ -226,14 +192,8 @@ class SecondRequestDetector(GraphComponent):
 
     def classify(self, clauses: list[str]) -> list[tuple[str, float]]:
         """The most likely full label of each clause and its probability."""
-        assert self._weights is not None and self._intercepts is not None
-        rows = self._vectorizer.transform(clauses)
-        logits = np.asarray(rows @ self._weights) + self._intercepts
-        logits -= logits.max(axis=1, keepdims=True)
-        probabilities = np.exp(logits)
-        probabilities /= probabilities.sum(axis=1, keepdims=True)
-        best = probabilities.argmax(axis=1)
-        return [(self._labels[i], float(probabilities[row, i])) for row, i in enumerate(best)]
+        assert self._model is not None
+        return [self._model.ranking(clause, 1)[0] for clause in clauses]
 
     def second_request(self, message: Message) -> dict[str, Any] | None:
         """The strongest clause asking for something the primary request does not."""
