@@ -31,7 +31,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,9 @@ class Prediction:
     sentiment_score: float
     seconds: float
     response_key: str | None = None
+    # The classifier's own best intent and confidence, before any fallback threshold.
+    classified: str = ""
+    classified_confidence: float = 0.0
 
 
 @dataclass
@@ -221,12 +224,21 @@ class Parser:
         selector = parsed.get("response_selector") or {}
         chosen = selector.get("default", {}) if isinstance(selector, dict) else {}
         key = (chosen.get("response") or {}).get("intent_response_key")
+        ranked = [
+            item
+            for item in parsed.get("intent_ranking") or []
+            if item.get("name") and item["name"] != FALLBACK
+        ]
+        best = ranked[0] if ranked else intent
+        classified = str(best.get("name") or FALLBACK)
         return Prediction(
             intent=str(intent.get("name") or FALLBACK),
             confidence=float(intent.get("confidence") or 0.0),
             sentiment_score=float(sentiment.get("score") or 0.0),
             seconds=seconds,
             response_key=key,
+            classified=FALLBACK if classified in OUT_OF_SCOPE_LABELS else classified,
+            classified_confidence=float(best.get("confidence") or 0.0),
         )
 
     async def parse_all(self, texts: Iterable[str]) -> list[Prediction]:
@@ -245,6 +257,40 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 def _fmt(value: float, digits: int = 3) -> str:
     return "-" if value != value else f"{value:.{digits}f}"
+
+
+def with_threshold(predictions: Sequence[Prediction], threshold: float) -> list[Prediction]:
+    """The predictions a FallbackClassifier at `threshold` would have made."""
+    return [
+        replace(
+            p,
+            intent=p.classified if p.classified_confidence >= threshold else FALLBACK,
+            confidence=p.classified_confidence,
+        )
+        for p in predictions
+    ]
+
+
+def sweep(
+    examples: Sequence[Example], predictions: Sequence[Prediction], thresholds: Sequence[float]
+) -> str:
+    """Accuracy and fallback rates of the tune half at each fallback threshold."""
+    tune = [(e, p) for e, p in zip(examples, predictions, strict=True) if half(e.id) == "tune"]
+    lines = [
+        "fallback threshold sweep, tune half (accuracy / macro-F1 / other->fallback / "
+        "in-scope->fallback):"
+    ]
+    for threshold in thresholds:
+        result = score(
+            f"{threshold:.2f}",
+            [e for e, _ in tune],
+            with_threshold([p for _, p in tune], threshold),
+        )
+        lines.append(
+            f"  {threshold:.2f}: {_fmt(result.accuracy)} / {_fmt(result.macro_f1)} / "
+            f"{_fmt(result.other_fallback)} / {_fmt(result.in_scope_fallback)}"
+        )
+    return "\n".join(lines)
 
 
 def table(columns: Sequence[Scores]) -> str:
@@ -328,6 +374,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dev-set", type=Path, default=DEV_SET)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--errors", type=Path, help="write the misread dev rows (tune half) here")
+    parser.add_argument(
+        "--sweep",
+        default="",
+        metavar="T1,T2,...",
+        help="also print the tune half's figures at these fallback thresholds",
+    )
     args = parser.parse_args(argv)
 
     dev = read_dev_set(args.dev_set)
@@ -357,6 +409,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\nMost frequent confusions, own test set:")
     for gold, pred, n in columns[-1].confusions[:6]:
         print(f"  {gold:>18} -> {pred:<18} {n}")
+    if args.sweep:
+        thresholds = [float(part) for part in args.sweep.split(",") if part.strip()]
+        dev_pairs = report["dev"]
+        print()
+        print(sweep([e for e, _ in dev_pairs], [p for _, p in dev_pairs], thresholds))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         payload = {

@@ -68,3 +68,17 @@ def test_own_test_set_reads_out_of_scope_as_other() -> None:
     own = eval_real.read_own_test_set()
     assert len(own) > 300
     assert {e.intent for e in own} - set(eval_real.SCHEMA_INTENTS) == {"other"}
+
+
+def test_a_threshold_turns_unsure_predictions_into_fallbacks() -> None:
+    unsure = Prediction(
+        "ask_price", 0.2, 0.0, 0.01, classified="ask_price", classified_confidence=0.2
+    )
+    sure = Prediction("greet", 0.9, 0.0, 0.01, classified="greet", classified_confidence=0.9)
+    below, above = eval_real.with_threshold([unsure, sure], 0.3)
+    assert (below.intent, above.intent) == ("nlu_fallback", "greet")
+    # A lower threshold gives the classifier's own answer back, even after a fallback.
+    fallen = Prediction(
+        "nlu_fallback", 0.3, 0.0, 0.01, classified="ask_price", classified_confidence=0.2
+    )
+    assert eval_real.with_threshold([fallen], 0.1)[0].intent == "ask_price"
