@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import MallAction
+from actions.base import MallAction, latest_entity
+from actions.products import intent_payload
 
 # Bookkeeping actions that say nothing to the customer.
 _SILENT_ACTIONS = frozenset({"action_listen", "action_unlikely_intent"})
@@ -49,7 +50,21 @@ class ActionFallback(MallAction):
     async def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        """Dispatch the hint, or the human offer after a fallback in the previous turn."""
+        """Dispatch the hint, or the human offer after a fallback in the previous turn.
+
+        An order number sent on its own asks nothing yet: the assistant asks what about it.
+        """
+        order_id = latest_entity(tracker, "order_id")
+        if order_id:
+            entities = {"order_id": order_id}
+            dispatcher.utter_message(
+                response="utter_order_number_received",
+                order_id=order_id,
+                status_payload=intent_payload("ask_order_status", **entities),
+                return_payload=intent_payload("return_refund", **entities),
+                change_payload=intent_payload("modify_order", **entities),
+            )
+            return [SlotSet("order_id", order_id)]
         if previous_bot_action(tracker.events) == self.name():
             dispatcher.utter_message(text=HUMAN_OFFER, buttons=HUMAN_BUTTONS)
         else:

@@ -91,6 +91,8 @@ DEFAULT_ALARM_TERMS: tuple[str, ...] = (
     "智障",
     "忍无可忍",
     "受够",
+    # "Get lost", not a drum (滚筒), a wheel (滚轮) or a roller (滚刷, 滚珠).
+    "滚(?![筒轮动刷珠])",
     "愤怒",
     r"\bscam",
     r"\bfraud",

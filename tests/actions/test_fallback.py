@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from actions.fallback import ActionFallback
-from tests.actions.fakes import FakeMallClient, make_tracker, run_action
+from tests.actions.fakes import (
+    FakeMallClient,
+    buttons,
+    entity,
+    make_tracker,
+    run_action,
+    slots_of,
+    texts,
+)
 
 
 def turn(text: str, bot_action: str) -> list[dict[str, object]]:
@@ -49,3 +57,18 @@ def test_fallback_at_the_start_of_a_conversation(mall: FakeMallClient) -> None:
     messages, _ = run_action(ActionFallback(mall), tracker)
     assert [m["response"] for m in messages] == ["utter_default"]
     assert mall.calls == []
+
+
+def test_an_order_number_alone_asks_what_about_it(mall: FakeMallClient) -> None:
+    messages, events = run_action(
+        ActionFallback(mall),
+        make_tracker(
+            intent="nlu_fallback",
+            text="订单号 202611180001",
+            entities=[entity("order_id", "202611180001")],
+        ),
+    )
+    assert texts(messages) == "收到，订单202611180001。请问您想了解这个订单的什么呢？"
+    assert messages[0]["status_payload"] == '/ask_order_status{"order_id": "202611180001"}'
+    assert {b["title"] for b in buttons(messages)} == {"查物流", "退换货", "修改订单"}
+    assert slots_of(events) == {"order_id": "202611180001"}

@@ -13,7 +13,7 @@ from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.intent_classifier import CharNgramIntentClassifier
+from components.intent_classifier import CharNgramIntentClassifier, augmented
 from components.placeholders import blank, canonical
 
 EXAMPLES = {
@@ -110,3 +110,15 @@ def test_placeholders_are_read_by_kind(text: str, expected: str) -> None:
 
 def test_placeholders_are_blanked_for_sentiment() -> None:
     assert blank("[订单编号:[ORDERID_1]，订单金额:[金额x]]") == "[订单编号: ，订单金额: ]"
+
+
+def test_augmented_copies_wrap_requests_but_not_small_talk() -> None:
+    config = CharNgramIntentClassifier.get_default_config()
+    pairs = [("怎么申请退货", "return_refund"), ("好的", "affirm")]
+    result = augmented(pairs, {**config, "augment": 3})
+    assert result[:2] == pairs
+    copies = result[2:]
+    assert len(copies) == 3 and all(label == "return_refund" for _, label in copies)
+    assert all(any(text.startswith(o) for o in config["openers"]) for text, _ in copies)
+    assert augmented(pairs, {**config, "augment": 3}) == result  # same seed, same copies
+    assert augmented(pairs, {**config, "augment": 0}) == pairs

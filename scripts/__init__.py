@@ -1,0 +1,1 @@
+"""Command-line tools: catalogue NLU files, real-chat evaluation, pipeline comparison, demo."""
