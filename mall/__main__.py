@@ -8,9 +8,12 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from mall.settings import Settings, SettingsError
+from security.logs import install_log_masking
+from security.tokens import SecretError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -40,7 +43,7 @@ def _init_db(settings: Settings, *, with_seed: bool) -> int:
 
 def _demo_agent(session: Session) -> None:
     """The console's demo agent `demo`, when CONSOLE_DEMO_PASSWORD is set (`make run` sets it)."""
-    from mall.services.handoffs import save_agent
+    from mall.services.agents import save_agent
 
     password = os.environ.get("CONSOLE_DEMO_PASSWORD", "")
     if password:
@@ -66,7 +69,7 @@ def _in_migrated_database(settings: Settings, work: Callable[[Session], object])
 
 def _add_agent(settings: Settings, username: str, display_name: str) -> int:
     from mall.errors import MallError
-    from mall.services.handoffs import save_agent
+    from mall.services.agents import save_agent
 
     password = os.environ.get("CONSOLE_AGENT_PASSWORD", "")
     if not password:
@@ -106,7 +109,12 @@ def _serve(settings: Settings) -> int:
     if not is_migrated(database.engine):
         logger.error("the database has no schema yet: run `python -m mall init-db --seed` first")
         return 1
-    app = create_app(settings, database=database)
+    try:
+        app = create_app(settings, database=database)
+    except SecretError as error:
+        database.dispose()
+        logger.error("%s", error)
+        return 2
     uvicorn.run(
         app,
         host=settings.host,
@@ -125,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     init = commands.add_parser("init-db", help="migrate the database to the latest schema")
     init.add_argument("--seed", action="store_true", help="load the demo data if it is empty")
     commands.add_parser("seed", help="add the demo data that is missing (idempotent)")
-    serve = commands.add_parser("serve", help="serve the HTTP API")
+    serve = commands.add_parser("serve", help="serve the HTTP API (needs MALL_API_TOKEN)")
     serve.add_argument("--host", help="address to listen on (default MALL_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default MALL_PORT or 5056)")
     agent = commands.add_parser(
@@ -137,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     agent.add_argument("--name", help="the name customers see (default: the username)")
     args = parser.parse_args(argv)
 
+    install_log_masking()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -151,11 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         return _seed(settings)
     if args.command == "add-agent":
         return _add_agent(settings, args.username, args.name or args.username)
-    settings = Settings(
-        database_url=settings.database_url,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-    )
+    settings = replace(settings, host=args.host or settings.host, port=args.port or settings.port)
     return _serve(settings)
 
 

@@ -1,4 +1,4 @@
-"""Fixtures shared by every test folder: Debian's chromium for the browser tests."""
+"""Fixtures shared by every test folder: the mall's test databases, Debian's chromium."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = ROOT / "var" / "artifacts" / "screenshots"
+
+# The mall's database fixtures (seeded SQLite copy, PostgreSQL), for the mall and the desk.
+pytest_plugins = ["tests.mall.fixtures"]
 
 
 @pytest.fixture(scope="module")
