@@ -48,3 +48,27 @@ def test_bearer_tokens_are_read_and_compared() -> None:
     assert bearer_token("Basic abc") is None and bearer_token(None) is None
     assert same_secret("abc", "abc") and not same_secret("abd", "abc")
     assert not same_secret(None, "abc") and not same_secret("", "")
+
+
+def test_escaped_and_url_encoded_words_are_masked_too() -> None:
+    import json
+
+    install_log_masking()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger = logging.getLogger("test.masking.escaped")
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        # Rasa's JSON log lines escape Chinese; URLs percent-encode it.
+        logger.info(json.dumps({"text": "我电话13812345678", "quote": 'a"b\n'}))
+        logger.info("GET /products/match?text=%E6%88%9113812345678")
+        logger.info("nothing personal: %s", json.dumps({"text": "你好"}))
+    finally:
+        logger.removeHandler(handler)
+    lines = stream.getvalue().splitlines()
+    assert "13812345678" not in stream.getvalue()
+    assert json.loads(lines[0]) == {"text": "我电话138****5678", "quote": 'a"b\n'}
+    assert lines[1] == "GET /products/match?text=我138****5678"
+    assert lines[2] == 'nothing personal: {"text": "\\u4f60\\u597d"}'  # left as it was
