@@ -1,4 +1,5 @@
-"""Command line: `python -m mall init-db [--seed] | seed | serve | add-agent USERNAME`."""
+"""Command line: `python -m mall init-db [--seed] | seed | serve | add-agent USERNAME |
+erase-customer CUSTOMER_ID`."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ import argparse
 import getpass
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from mall.settings import Settings, SettingsError
+from mall.settings import REPO_ROOT, Settings, SettingsError
 from security.logs import install_log_masking
 from security.tokens import SecretError
 
@@ -93,6 +95,51 @@ def _add_agent(settings: Settings, username: str, display_name: str) -> int:
     return status
 
 
+def _erase_customer(
+    settings: Settings, customer_id: str, tracker_db_url: str, *, confirmed: bool
+) -> int:
+    from mall.erasure import Erased, erase_conversations, erase_customer
+    from mall.routes.deps import CUSTOMER_ID_PATTERN
+
+    if not re.match(CUSTOMER_ID_PATTERN, customer_id):
+        logger.error("not a customer id: %r", customer_id)
+        return 2
+    if not confirmed:
+        if not sys.stdin.isatty():
+            logger.error("erasing cannot be undone: add --yes to confirm")
+            return 2
+        answer = input(f"Erase {customer_id}'s profile, events and conversations? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            logger.info("nothing erased")
+            return 1
+    erased: list[Erased] = []
+    status = _in_migrated_database(
+        settings,
+        lambda session: erased.append(erase_customer(session=session, customer_id=customer_id)),
+    )
+    if status != 0:
+        return status
+    try:
+        conversation = erase_conversations(tracker_db_url, customer_id)
+    except Exception as exc:  # the mall part is done: say clearly what is left
+        logger.error("the tracker store at %s could not be cleaned: %s", tracker_db_url, exc)
+        return 1
+    report = erased[0]
+    logger.info(
+        "erased %s: profile %s, %d behaviour events, %d unused coupons, %d handoffs with %d "
+        "notes, %d conversation events; %d orders kept",
+        customer_id,
+        report.profile,
+        report.events,
+        report.coupons,
+        report.handoffs,
+        report.notes,
+        conversation,
+        report.orders_kept,
+    )
+    return 0
+
+
 def _seed(settings: Settings) -> int:
     from mall.seeding import seed
 
@@ -143,6 +190,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     agent.add_argument("username")
     agent.add_argument("--name", help="the name customers see (default: the username)")
+    erase = commands.add_parser(
+        "erase-customer",
+        help="erase a customer's profile, behaviour, handoffs and conversations (orders stay)",
+    )
+    erase.add_argument("customer_id")
+    erase.add_argument(
+        "--tracker-db-url",
+        help="Rasa's SQL tracker store (default TRACKER_DB_URL or sqlite:///var/trackers.db)",
+    )
+    erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     args = parser.parse_args(argv)
 
     install_log_masking()
@@ -160,6 +217,13 @@ def main(argv: list[str] | None = None) -> int:
         return _seed(settings)
     if args.command == "add-agent":
         return _add_agent(settings, args.username, args.name or args.username)
+    if args.command == "erase-customer":
+        tracker_db_url = (
+            args.tracker_db_url
+            or os.environ.get("TRACKER_DB_URL", "").strip()
+            or f"sqlite:///{REPO_ROOT / 'var' / 'trackers.db'}"
+        )
+        return _erase_customer(settings, args.customer_id, tracker_db_url, confirmed=args.yes)
     settings = replace(settings, host=args.host or settings.host, port=args.port or settings.port)
     return _serve(settings)
 
