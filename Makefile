@@ -12,7 +12,7 @@ LOG_DIR := var/log
 export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: help venv run train validate lint format typecheck unit test conversations \
-        integration browser bench eval-sentiment catalogue-nlu db lock demo shell clean
+        integration outsider browser bench eval-sentiment catalogue-nlu db lock demo shell clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -72,6 +72,9 @@ conversations: venv ## rasa test: NLU test set and conversation stories, mall + 
 integration: venv browser ## Integration tests: the real processes on loopback, trained model, chromium
 	@$(PY) -m pytest -m integration -q
 
+outsider: venv ## The outsider probes alone: `make run`'s defaults attacked over HTTP (trained model)
+	@$(PY) -m pytest -m integration -q tests/outsider
+
 browser: ## Install Debian's chromium (+ a Chinese font) for the browser tests (apt-get)
 	@if [ -x /usr/bin/chromium ] && fc-list :lang=zh 2>/dev/null | grep -q .; then :; \
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
@@ -96,7 +99,7 @@ bench: venv ## Per-turn latency and throughput vs a stock `rasa init` bot (print
 eval-sentiment: venv ## Sentiment: ROC AUC, precision/recall and latency (shared reviews + chat sets)
 	@$(PY) -m components.sentiment_eval $(if $(wildcard models/mall-assistant.tar.gz),--model models/mall-assistant.tar.gz,)
 
-demo: venv ## Print a sample sales conversation with the running assistant (make run first)
+demo: venv ## Print a sample sales conversation through the web channel (make run first)
 	@$(PY) scripts/demo_conversation.py
 
 shell: venv ## Chat in the terminal (mall + actions must be running: make run in another shell)

@@ -51,15 +51,6 @@ def stack_settings(var_dir: Path) -> StackSettings:
 
 
 @pytest.fixture(scope="session")
-def trained_model() -> Path:
-    """The trained model; integration tests need `make train` (make test runs it first)."""
-    settings = StackSettings.from_env()
-    if not settings.model_path.exists():
-        pytest.fail(f"no trained model at {settings.model_path}: run `make train` first")
-    return settings.model_path
-
-
-@pytest.fixture(scope="session")
 def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The whole assistant, started once for the session."""
     running = Stack(stack_settings(tmp_path_factory.mktemp("stack")))
