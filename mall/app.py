@@ -127,8 +127,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app = FastAPI(
         title="Mall service",
         version="1.0",
-        description="Reference S2B2C mall: catalogue, policies, card profiles, orders, coupons.",
+        description="Reference S2B2C mall: catalogue, policies, card profiles, orders, coupons, "
+        "handoffs. Every operation but /health needs the service token.",
         lifespan=lifespan,
+        # No HTML documentation pages: no browser can send the token anyway, and the schema
+        # (`/openapi.json`, with the token) and docs/mall-api.md describe every route.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = database
