@@ -46,6 +46,8 @@ def stack_settings(var_dir: Path) -> StackSettings:
             "HANDOFF_SERVICE_HOURS": "00:00-24:00",
             "CONSOLE_DEMO_PASSWORD": CONSOLE_PASSWORD,
             "REST_CHANNEL_TOKEN": REST_TOKEN,
+            # Agents sign in again in every test; the login limit is the outsider suite's.
+            "CONSOLE_LOGIN_RATE_LIMIT": "100/60",
         },
     )
 
