@@ -41,6 +41,14 @@ def session_token(url: str, customer_id: str) -> str:
     return str(answer.json()["token"])
 
 
+def card(custom: object) -> str:
+    """A product card as one line ('' for anything else)."""
+    if not isinstance(custom, dict) or custom.get("type") not in ("product", "product_card"):
+        return ""
+    name = custom.get("title") or custom.get("name") or ""
+    return f"[商品卡片 {name} ¥{custom.get('price', '')}]"
+
+
 def main() -> int:
     """Send the scripted messages and print each reply with its buttons."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -60,7 +68,9 @@ def main() -> int:
             answer.raise_for_status()
             print(f"顾客: {text}")
             for reply in answer.json()["messages"]:
-                line = reply.get("text", "")
+                line = reply.get("text") or card(reply.get("custom"))
+                if not line:
+                    continue
                 buttons = " ".join(f"[{b['title']}]" for b in reply.get("buttons") or [])
                 print(f"助手: {line}" + (f"  {buttons}" if buttons else ""))
             print()
