@@ -6,13 +6,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml 2>/dev/null | sha1sum | cut -c1-12)
-SOURCES := actions mall launcher components channels scripts
+SOURCES := actions mall desk security launcher components channels scripts
 LOG_DIR := var/log
 # Rasa sends usage telemetry unless told not to; nothing leaves the machine.
 export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: help venv run train validate lint format typecheck unit test conversations \
-        integration browser bench eval-real eval-sentiment catalogue-nlu db lock demo shell clean
+        integration outsider browser bench eval-real eval-sentiment catalogue-nlu db lock demo \
+        shell clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -72,6 +73,9 @@ conversations: venv ## rasa test: NLU test set and conversation stories, mall + 
 integration: venv browser ## Integration tests: the real processes on loopback, trained model, chromium
 	@$(PY) -m pytest -m integration -q
 
+outsider: venv ## The outsider probes alone: `make run`'s defaults attacked over HTTP (trained model)
+	@$(PY) -m pytest -m integration -q tests/outsider
+
 browser: ## Install Debian's chromium (+ a Chinese font) for the browser tests (apt-get)
 	@if [ -x /usr/bin/chromium ] && fc-list :lang=zh 2>/dev/null | grep -q .; then :; \
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
@@ -99,7 +103,7 @@ eval-real: venv ## Score the model on real shop chat (../shared, skipped when ab
 eval-sentiment: venv ## Sentiment: ROC AUC, precision/recall and latency (shared reviews + chat sets)
 	@$(PY) -m components.sentiment_eval $(if $(wildcard models/mall-assistant.tar.gz),--model models/mall-assistant.tar.gz,)
 
-demo: venv ## Print a sample sales conversation with the running assistant (make run first)
+demo: venv ## Print a sample sales conversation through the web channel (make run first)
 	@$(PY) scripts/demo_conversation.py
 
 shell: venv ## Chat in the terminal (mall + actions must be running: make run in another shell)

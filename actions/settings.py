@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -13,6 +13,8 @@ class Settings:
     """Where the mall API lives and how long the action server may wait for it."""
 
     mall_api_url: str = "http://127.0.0.1:5056"
+    # The mall API's service token (MALL_API_TOKEN), sent on every call.
+    mall_api_token: str = field(default="", repr=False)
     # A customer is waiting on every call: fail fast and answer politely instead.
     connect_timeout: float = 1.0
     read_timeout: float = 2.0
@@ -34,6 +36,7 @@ class Settings:
             raise ValueError(f"MALL_API_URL must be an http(s) URL, got {url!r}")
         return cls(
             mall_api_url=url,
+            mall_api_token=env.get("MALL_API_TOKEN", "").strip(),
             connect_timeout=_positive_float(env, "MALL_API_CONNECT_TIMEOUT", cls.connect_timeout),
             read_timeout=_positive_float(env, "MALL_API_READ_TIMEOUT", cls.read_timeout),
             read_retries=_non_negative_int(env, "MALL_API_RETRIES", cls.read_retries),

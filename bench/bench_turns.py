@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -31,6 +32,8 @@ from launcher.stack import Service, Stack  # noqa: E402
 from launcher.train import train  # noqa: E402
 from tests.integration.conftest import free_port  # noqa: E402
 
+# The REST channel is on only with a token; the stock bot ignores the header.
+REST_TOKEN = secrets.token_urlsafe(24)
 SALES_FLOW = ["你好", "声悦Pro降噪蓝牙耳机多少钱", "要优惠", "好的", "谢谢"]
 STOCK_FLOW = ["hello", "I am sad", "yes", "are you a bot?", "bye"]
 
@@ -64,6 +67,7 @@ def _pct(values: list[float], percentile: int) -> float:
 
 def _conversation(url: str, flow: list[str], sender: str) -> list[float]:
     session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {REST_TOKEN}"
     timings = []
     for text in flow:
         started = time.perf_counter()
@@ -121,7 +125,9 @@ def bench_mall_assistant(args: argparse.Namespace, workdir: Path) -> Result:
         rasa_port=free_port(),
         actions_port=free_port(),
         mall_port=free_port(),
+        desk_port=free_port(),
         var_dir=workdir / "mall-assistant",
+        extra_env={"REST_CHANNEL_TOKEN": REST_TOKEN},
     )
     train(settings)
     stack = Stack(settings)

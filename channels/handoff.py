@@ -1,6 +1,7 @@
-"""The bridge between the agent console and live conversations, inside the Rasa server.
+"""The agent desk's way into live conversations: a small channel inside the Rasa server.
 
-The console (mall/console) calls these routes with a shared bearer token:
+The desk's console (desk/console.py) calls these routes with a shared bearer token
+(HANDOFF_TOKEN):
 - POST /webhooks/handoff/claim  {sender_id, agent}: pause the bot and greet as the agent;
 - POST /webhooks/handoff/reply  {sender_id, agent, text}: say `text` as the agent;
 - POST /webhooks/handoff/close  {sender_id, agent}: resume the bot with a hand-back line.

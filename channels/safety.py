@@ -1,20 +1,26 @@
 """Never silence: what a channel sends when the assistant produced nothing for a message.
 
 Rasa answers with nothing when the action server is down (it logs the failure and moves on).
-The first silent turn gets an apology; a second one in a row hands the conversation to a
-person: the handoff is opened in the mall and the conversation paused, as `action_handoff`
-would have done if it could run.
+The first silent turn gets an apology; when the handoff policy's rule for silence says so
+(`components.handoff_policy.silence_calls_for_a_person`), the conversation goes to a person:
+the handoff is recorded in the mall through the same client and route `action_handoff` uses,
+and the conversation is paused, as `action_handoff` would have done if it could run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 from typing import Any
 
-import requests
 from rasa.shared.core.events import BotUttered, ConversationPaused, SlotSet, UserUttered
+
+from actions.clients.errors import MallError
+from actions.clients.mall import MallClient
+from actions.settings import Settings
+from components.handoff_policy import SERVICE_FAILURE, silence_calls_for_a_person
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +29,6 @@ ESCALATED_TEXT = "抱歉，系统出了点问题，已经为您转接人工客�
 UNREACHABLE_TEXT = (
     "抱歉，系统出了点问题，暂时也没法为您转接人工客服。请稍后再试，或拨打客服热线 {hotline}。"
 )
-SILENT_TURNS_BEFORE_HANDOFF = 2
 
 
 async def conversation_paused(agent: Any, sender_id: str) -> bool:
@@ -32,33 +37,19 @@ async def conversation_paused(agent: Any, sender_id: str) -> bool:
     return tracker is not None and tracker.is_paused()
 
 
-def silent_turns(events: list[Any]) -> int:
-    """How many of the customer's latest messages in a row got no reply at all."""
-    count = 0
-    for event in reversed(events):
-        if isinstance(event, BotUttered):
-            break
-        if isinstance(event, UserUttered):
-            count += 1
-    return count
+@functools.lru_cache(maxsize=1)
+def mall_client() -> MallClient:
+    """The Rasa process's client for the mall API, built on first use from the environment."""
+    return MallClient.from_settings(Settings.from_env())
 
 
 def _open_handoff(sender_id: str, channel: str, transcript: list[dict[str, Any]]) -> bool:
-    """Open a handoff in the mall for a conversation the bot cannot serve."""
-    base = os.environ.get("MALL_API_URL", "http://127.0.0.1:5056").rstrip("/")
-    body = {
-        "sender_id": sender_id,
-        "channel": channel,
-        "reason": "service_failure",
-        "context": {"transcript": transcript, "sentiment": []},
-    }
+    """Record a handoff in the mall for a conversation the bot cannot serve."""
+    context = {"transcript": transcript, "sentiment": []}
     try:
-        answer = requests.post(f"{base}/handoffs", json=body, timeout=(2, 5))
-    except requests.RequestException as exc:
+        mall_client().open_handoff(sender_id, channel, SERVICE_FAILURE, context)
+    except (MallError, ValueError) as exc:
         logger.error("handoff for %s not recorded: %s", sender_id, exc)
-        return False
-    if answer.status_code not in (200, 201):
-        logger.error("handoff for %s refused: %s %s", sender_id, answer.status_code, answer.text)
         return False
     return True
 
@@ -80,7 +71,7 @@ async def reply_or_fallback(
     if tracker.is_paused():
         return []
     logger.warning("No reply for %s and the conversation is not paused", sender_id)
-    if silent_turns(list(tracker.events)) < SILENT_TURNS_BEFORE_HANDOFF:
+    if not silence_calls_for_a_person(list(tracker.events)):
         return [{"recipient_id": sender_id, "text": BUSY_TEXT}]
     channel = tracker.get_latest_input_channel() or "rest"
     transcript = [
@@ -94,7 +85,7 @@ async def reply_or_fallback(
     async with agent.lock_store.lock(sender_id):
         tracker = await agent.tracker_store.retrieve(sender_id)
         for event in (
-            SlotSet("handoff_reason", "service_failure"),
+            SlotSet("handoff_reason", SERVICE_FAILURE),
             ConversationPaused(),
             BotUttered(ESCALATED_TEXT),
         ):

@@ -1,5 +1,10 @@
 """Decide when a person should take over the conversation, from sentiment and dialogue state.
 
+This module is where every decision to hand a conversation to a person is made. Recording
+the handoff is the mall's (`POST /handoffs`, `mall/services/handoffs.py`, called by
+`actions/handoff.py`); serving it to agents is the desk's (`desk/console.py`, which speaks in
+the conversation through `channels/handoff.py`).
+
 A dialogue policy with a priority above the rules: on a customer message it predicts
 `action_handoff` (with the reason in the `handoff_reason` slot) when any configured trigger
 fires, and otherwise predicts nothing, so rules and memoization decide as usual. Every
@@ -16,6 +21,13 @@ Triggers (each can be switched off in config.yml):
 Only messages since the last hand-back count, so a resumed conversation starts fresh.
 While the assistant is taking a message for an offline team (slot `handoff_status` is
 `leave_message`), the next message goes to `action_leave_message`.
+
+Two triggers cannot be a prediction of this policy because the assistant itself is failing;
+both hand over with the reason `service_failure`:
+- the mall keeps failing: the action server's circuit breaker is open (`actions/base.py`
+  follows up with `action_handoff`);
+- the assistant fell silent: `silence_calls_for_a_person` below, which the channels' safety
+  net (`channels/safety.py`) asks when a message got no reply at all.
 """
 
 from __future__ import annotations
@@ -32,6 +44,7 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
+    BotUttered,
     ConversationResumed,
     Restarted,
     SessionStarted,
@@ -41,6 +54,19 @@ from rasa.shared.core.events import (
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import InvalidConfigException
+
+# Why a conversation went to a person (the mall and the desk show these codes).
+REASONS = (
+    "customer_asked",
+    "angry",
+    "angry_complaint",
+    "persistent_negativity",
+    "not_understood",
+    "service_failure",
+)
+SERVICE_FAILURE = "service_failure"
+# Messages in a row without any reply before a person takes over (the first gets an apology).
+SILENT_TURNS_BEFORE_HANDOFF = 2
 
 ACTION_HANDOFF = "action_handoff"
 ACTION_LEAVE_MESSAGE = "action_leave_message"
@@ -60,6 +86,22 @@ def sentiment_score(message: UserUttered) -> float | None:
         if isinstance(score, int | float):
             return float(score)
     return None
+
+
+def silent_turns(events: list[Any]) -> int:
+    """How many of the customer's latest messages in a row got no reply at all."""
+    count = 0
+    for event in reversed(events):
+        if isinstance(event, BotUttered):
+            break
+        if isinstance(event, UserUttered):
+            count += 1
+    return count
+
+
+def silence_calls_for_a_person(events: list[Any]) -> bool:
+    """Whether the assistant has now failed to answer often enough that a person must."""
+    return silent_turns(events) >= SILENT_TURNS_BEFORE_HANDOFF
 
 
 def recent_messages(tracker: DialogueStateTracker) -> list[UserUttered]:

@@ -19,20 +19,20 @@ from launcher.train import display, train
 
 BANNER = """
 Mall Assistant is running.
-  Chat (REST):   POST {rasa}/webhooks/rest/webhook
-  Mall API:      {mall}/docs   (OpenAPI: {mall}/openapi.json)
-  Agent console: {mall}/console   (login: demo / {console_password})
-  Action server: {actions}/health
-  Logs:          {logs}
+  For browsers (the desk and the chat channels):
+    Demo shop + widget: {desk}/shop
+    Agent console:      {desk}/console   (login: demo / {console_password})
+    Chat channels:      {rasa}/webhooks/web/ (widget){rest}
+  Internal (loopback, each behind its token):
+    Mall API:           {mall}   (Authorization: Bearer $(cat {secrets}/MALL_API_TOKEN))
+    Action server:      {actions}
+  Logs:                 {logs}
 
-Try it:
-  curl -s {rasa}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
-       -d '{{"sender": "wx-o7Xh2-vip", "message": "你好"}}'
-  curl -s {rasa}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
-       -d '{{"sender": "wx-o7Xh2-vip", "message": "蓝牙耳机多少钱"}}'
-
+Try it: `make demo` prints a sales conversation through the web channel.
 Press Ctrl-C to stop every process.
 """
+REST_ON = """
+    REST channel:       {rasa}/webhooks/rest/webhook (Authorization: Bearer $REST_CHANNEL_TOKEN)"""
 
 
 class _Stop(Exception):
@@ -53,17 +53,23 @@ def run(settings: StackSettings) -> int:
     stack = Stack(settings)
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
-    print("Starting the mall service, the action server and the Rasa server ...", flush=True)
+    print("Starting the mall API, the action server, the Rasa server and the desk ...", flush=True)
     started = time.monotonic()
     try:
         stack.start()
+        env = settings.child_env()
         print(
             BANNER.format(
                 rasa=settings.rasa_url,
                 mall=settings.mall_url,
                 actions=settings.actions_url,
+                desk=settings.desk_url,
                 logs=display(settings.log_dir),
-                console_password=settings.child_env()["CONSOLE_DEMO_PASSWORD"],
+                secrets=display(settings.var_dir / "secrets"),
+                console_password=env["CONSOLE_DEMO_PASSWORD"],
+                rest=REST_ON.format(rasa=settings.rasa_url)
+                if env.get("REST_CHANNEL_TOKEN")
+                else "",
             ).rstrip()
             + f"\n(ready in {time.monotonic() - started:.0f} s)",
             flush=True,

@@ -10,7 +10,39 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_NAME = "mall-assistant"
 # Generated on first run when the environment does not set them (see shared_secret).
-SHARED_SECRETS = ("WEB_CHANNEL_SECRET", "HANDOFF_TOKEN", "CONSOLE_DEMO_PASSWORD")
+SHARED_SECRETS = ("MALL_API_TOKEN", "WEB_CHANNEL_SECRET", "HANDOFF_TOKEN", "CONSOLE_DEMO_PASSWORD")
+# Every secret a process may be handed, and which process needs which: each child gets only
+# its own (a leaked environment of the mall API, say, holds no channel secrets).
+SECRETS = (
+    "MALL_API_TOKEN",
+    "RASA_API_TOKEN",
+    "HANDOFF_TOKEN",
+    "WEB_CHANNEL_SECRET",
+    "REST_CHANNEL_TOKEN",
+    "CONSOLE_DEMO_PASSWORD",
+    "CONSOLE_AGENT_PASSWORD",
+    "WECHAT_TOKEN",
+    "WECHAT_APP_SECRET",
+    "WECHAT_ENCODING_AES_KEY",
+)
+SECRETS_OF = {
+    "mall": frozenset({"MALL_API_TOKEN"}),
+    "actions": frozenset({"MALL_API_TOKEN"}),
+    # The channels' safety net records handoffs in the mall when the action server fails.
+    "rasa": frozenset(
+        {
+            "MALL_API_TOKEN",
+            "RASA_API_TOKEN",
+            "HANDOFF_TOKEN",
+            "WEB_CHANNEL_SECRET",
+            "REST_CHANNEL_TOKEN",
+            "WECHAT_TOKEN",
+            "WECHAT_APP_SECRET",
+            "WECHAT_ENCODING_AES_KEY",
+        }
+    ),
+    "desk": frozenset({"MALL_API_TOKEN", "RASA_API_TOKEN", "HANDOFF_TOKEN", "WEB_CHANNEL_SECRET"}),
+}
 
 
 def load_dotenv(path: Path = ROOT / ".env") -> None:
@@ -23,6 +55,11 @@ def load_dotenv(path: Path = ROOT / ".env") -> None:
             continue
         key, value = line.split("=", 1)
         os.environ.setdefault(key.strip(), value.strip().strip("'\""))
+
+
+def _reachable(host: str) -> str:
+    """The address to call a process at that listens on `host` (all interfaces: loopback)."""
+    return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
 
 
 def _port(name: str, default: int) -> int:
@@ -38,10 +75,17 @@ def _port(name: str, default: int) -> int:
 class StackSettings:
     """Ports, URLs and paths for one running assistant."""
 
+    # The browser-facing processes (Rasa's channels, the desk) listen here ...
     host: str = "127.0.0.1"
+    # ... the mall API and the action server here: nothing outside the machine by default.
+    mall_host: str = "127.0.0.1"
+    actions_host: str = "127.0.0.1"
     rasa_port: int = 5005
     actions_port: int = 5055
     mall_port: int = 5056
+    desk_port: int = 5057
+    # Origins whose pages may call the web channel (empty: the demo shop's own).
+    widget_allowed_origins: tuple[str, ...] = ()
     var_dir: Path = ROOT / "var"
     models_dir: Path = ROOT / "models"
     mall_database_url: str = ""
@@ -56,11 +100,22 @@ class StackSettings:
         load_dotenv()
         var_dir = Path(os.environ.get("MALL_ASSISTANT_VAR", ROOT / "var")).resolve()
         models_dir = Path(os.environ.get("MALL_ASSISTANT_MODELS", ROOT / "models")).resolve()
+        origins = os.environ.get("WIDGET_ALLOWED_ORIGINS", "").replace(",", " ").split()
+        for origin in origins:
+            if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
+                raise ValueError(
+                    f"WIDGET_ALLOWED_ORIGINS lists origins like https://shop.example.com, "
+                    f"got {origin!r}"
+                )
         return cls(
             host=os.environ.get("ASSISTANT_HOST", "127.0.0.1"),
+            mall_host=os.environ.get("MALL_HOST", "127.0.0.1"),
+            actions_host=os.environ.get("ACTIONS_HOST", "127.0.0.1"),
             rasa_port=_port("RASA_PORT", 5005),
             actions_port=_port("ACTIONS_PORT", 5055),
             mall_port=_port("MALL_PORT", 5056),
+            desk_port=_port("DESK_PORT", 5057),
+            widget_allowed_origins=tuple(origins),
             var_dir=var_dir,
             models_dir=models_dir,
             mall_database_url=os.environ.get("MALL_DATABASE_URL", ""),
@@ -80,26 +135,44 @@ class StackSettings:
 
     @property
     def mall_url(self) -> str:
-        """Base URL of the mall service."""
-        return f"http://{self.host}:{self.mall_port}"
+        """Base URL of the mall API."""
+        return f"http://{_reachable(self.mall_host)}:{self.mall_port}"
 
     @property
     def actions_url(self) -> str:
         """Base URL of the action server."""
-        return f"http://{self.host}:{self.actions_port}"
+        return f"http://{_reachable(self.actions_host)}:{self.actions_port}"
+
+    @property
+    def desk_url(self) -> str:
+        """Base URL of the desk (demo shop and agent console)."""
+        return f"http://{_reachable(self.host)}:{self.desk_port}"
+
+    @property
+    def cors_origins(self) -> list[str]:
+        """The origins Rasa lets call the web channel: configured, else the shop's own."""
+        if self.widget_allowed_origins:
+            return list(self.widget_allowed_origins)
+        origins = [self.desk_url]
+        if _reachable(self.host) == "127.0.0.1":
+            # The same page opened as localhost is another origin to the browser.
+            origins.append(f"http://localhost:{self.desk_port}")
+        return origins
 
     @property
     def rasa_url(self) -> str:
         """Base URL of the Rasa server."""
-        return f"http://{self.host}:{self.rasa_port}"
+        return f"http://{_reachable(self.host)}:{self.rasa_port}"
 
     def child_env(self) -> dict[str, str]:
         """The environment every child process gets (endpoints.yml reads these)."""
         env = dict(os.environ)
         env.update(
             MALL_API_URL=self.mall_url,
-            MALL_HOST=self.host,
+            MALL_HOST=self.mall_host,
             MALL_PORT=str(self.mall_port),
+            DESK_HOST=self.host,
+            DESK_PORT=str(self.desk_port),
             MALL_DATABASE_URL=self.mall_database_url or f"sqlite:///{self.var_dir / 'mall.db'}",
             ACTION_ENDPOINT_URL=f"{self.actions_url}/webhook",
             TRACKER_DB_URL=self.tracker_db_url or f"sqlite:///{self.var_dir / 'trackers.db'}",
@@ -117,6 +190,11 @@ class StackSettings:
             env[name] = env.get(name) or self.shared_secret(name)
         env.update(self.extra_env)
         return env
+
+    def service_env(self, service: str, env: dict[str, str]) -> dict[str, str]:
+        """`env` without the secrets `service` has no use for."""
+        keep = SECRETS_OF.get(service, frozenset())
+        return {name: value for name, value in env.items() if name not in SECRETS or name in keep}
 
     def shared_secret(self, name: str) -> str:
         """A random secret generated once and kept in var/secrets/<name>."""

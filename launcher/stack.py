@@ -1,4 +1,8 @@
-"""Start the mall service, the action server and the Rasa server; wait until healthy; stop."""
+"""Start the assistant's processes, wait until each is healthy, stop them all.
+
+The processes, as data (`build_services`): the mall API and the action server on loopback,
+the Rasa server (channels) and the desk (shop, agent console) where browsers reach them.
+"""
 
 from __future__ import annotations
 
@@ -36,6 +40,8 @@ class Service:
     command: list[str]
     health_url: str
     headers: dict[str, str] = field(default_factory=dict)
+    # Variables this process gets on top of the shared environment.
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     log: IO[bytes] | None = None
 
@@ -58,9 +64,10 @@ def mall_database_init(settings: StackSettings, *, seed: bool = True) -> None:
         raise StackError(f"mall database setup failed:\n{result.stderr[-2000:]}")
 
 
-def build_services(
-    settings: StackSettings, names: Iterable[str] = ("mall", "actions", "rasa")
-) -> list[Service]:
+ALL_SERVICES = ("mall", "actions", "rasa", "desk")
+
+
+def build_services(settings: StackSettings, names: Iterable[str] = ALL_SERVICES) -> list[Service]:
     """The commands for the requested services, in start order."""
     wanted = set(names)
     services = []
@@ -74,7 +81,7 @@ def build_services(
                     "mall",
                     "serve",
                     "--host",
-                    settings.host,
+                    settings.mall_host,
                     "--port",
                     str(settings.mall_port),
                 ],
@@ -95,6 +102,8 @@ def build_services(
                     str(settings.actions_port),
                 ],
                 health_url=f"{settings.actions_url}/health",
+                # rasa_sdk has no --host: it listens on SANIC_HOST, all interfaces if unset.
+                env={"SANIC_HOST": settings.actions_host},
             )
         )
     if "rasa" in wanted:
@@ -115,10 +124,9 @@ def build_services(
                     "--credentials",
                     str(settings.var_dir / "credentials.yml"),
                     "--enable-api",
-                    # The chat widget is embedded in mall pages on other origins; every
-                    # channel call carries its own signed token, so any origin may ask.
+                    # Pages of these origins may call the web channel from a browser.
                     "--cors",
-                    "*",
+                    *settings.cors_origins,
                     "--auth-token",
                     settings.rasa_api_token,
                     "--log-file",
@@ -128,17 +136,21 @@ def build_services(
                 health_url=f"{settings.rasa_url}/status?token={settings.rasa_api_token}",
             )
         )
+    if "desk" in wanted:
+        services.append(
+            Service(
+                name="desk",
+                command=[str(BIN / "python"), "-m", "desk", "serve"],
+                health_url=f"{settings.desk_url}/health",
+            )
+        )
     return services
 
 
 class Stack:
     """The running assistant: start every service, wait until healthy, stop them all."""
 
-    def __init__(
-        self,
-        settings: StackSettings,
-        services: Iterable[str] = ("mall", "actions", "rasa"),
-    ) -> None:
+    def __init__(self, settings: StackSettings, services: Iterable[str] = ALL_SERVICES) -> None:
         self.settings = settings
         self.services = build_services(settings, services)
         self.channels_off: list[str] = []
@@ -157,7 +169,7 @@ class Stack:
             service.process = subprocess.Popen(
                 service.command,
                 cwd=ROOT,
-                env=env,
+                env={**self.settings.service_env(service.name, env), **service.env},
                 stdout=service.log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

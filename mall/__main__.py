@@ -1,4 +1,5 @@
-"""Command line: `python -m mall init-db [--seed] | seed | serve | add-agent USERNAME`."""
+"""Command line: `python -m mall init-db [--seed] | seed | serve | add-agent USERNAME |
+erase-customer CUSTOMER_ID`."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ import argparse
 import getpass
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from mall.settings import Settings, SettingsError
+from mall.settings import REPO_ROOT, Settings, SettingsError
+from security.logs import install_log_masking
+from security.tokens import SecretError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -40,7 +45,7 @@ def _init_db(settings: Settings, *, with_seed: bool) -> int:
 
 def _demo_agent(session: Session) -> None:
     """The console's demo agent `demo`, when CONSOLE_DEMO_PASSWORD is set (`make run` sets it)."""
-    from mall.services.handoffs import save_agent
+    from mall.services.agents import save_agent
 
     password = os.environ.get("CONSOLE_DEMO_PASSWORD", "")
     if password:
@@ -66,7 +71,7 @@ def _in_migrated_database(settings: Settings, work: Callable[[Session], object])
 
 def _add_agent(settings: Settings, username: str, display_name: str) -> int:
     from mall.errors import MallError
-    from mall.services.handoffs import save_agent
+    from mall.services.agents import save_agent
 
     password = os.environ.get("CONSOLE_AGENT_PASSWORD", "")
     if not password:
@@ -90,6 +95,51 @@ def _add_agent(settings: Settings, username: str, display_name: str) -> int:
     return status
 
 
+def _erase_customer(
+    settings: Settings, customer_id: str, tracker_db_url: str, *, confirmed: bool
+) -> int:
+    from mall.erasure import Erased, erase_conversations, erase_customer
+    from mall.routes.deps import CUSTOMER_ID_PATTERN
+
+    if not re.match(CUSTOMER_ID_PATTERN, customer_id):
+        logger.error("not a customer id: %r", customer_id)
+        return 2
+    if not confirmed:
+        if not sys.stdin.isatty():
+            logger.error("erasing cannot be undone: add --yes to confirm")
+            return 2
+        answer = input(f"Erase {customer_id}'s profile, events and conversations? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            logger.info("nothing erased")
+            return 1
+    erased: list[Erased] = []
+    status = _in_migrated_database(
+        settings,
+        lambda session: erased.append(erase_customer(session=session, customer_id=customer_id)),
+    )
+    if status != 0:
+        return status
+    try:
+        conversation = erase_conversations(tracker_db_url, customer_id)
+    except Exception as exc:  # the mall part is done: say clearly what is left
+        logger.error("the tracker store at %s could not be cleaned: %s", tracker_db_url, exc)
+        return 1
+    report = erased[0]
+    logger.info(
+        "erased %s: profile %s, %d behaviour events, %d unused coupons, %d handoffs with %d "
+        "notes, %d conversation events; %d orders kept",
+        customer_id,
+        report.profile,
+        report.events,
+        report.coupons,
+        report.handoffs,
+        report.notes,
+        conversation,
+        report.orders_kept,
+    )
+    return 0
+
+
 def _seed(settings: Settings) -> int:
     from mall.seeding import seed
 
@@ -106,7 +156,12 @@ def _serve(settings: Settings) -> int:
     if not is_migrated(database.engine):
         logger.error("the database has no schema yet: run `python -m mall init-db --seed` first")
         return 1
-    app = create_app(settings, database=database)
+    try:
+        app = create_app(settings, database=database)
+    except SecretError as error:
+        database.dispose()
+        logger.error("%s", error)
+        return 2
     uvicorn.run(
         app,
         host=settings.host,
@@ -125,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     init = commands.add_parser("init-db", help="migrate the database to the latest schema")
     init.add_argument("--seed", action="store_true", help="load the demo data if it is empty")
     commands.add_parser("seed", help="add the demo data that is missing (idempotent)")
-    serve = commands.add_parser("serve", help="serve the HTTP API")
+    serve = commands.add_parser("serve", help="serve the HTTP API (needs MALL_API_TOKEN)")
     serve.add_argument("--host", help="address to listen on (default MALL_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default MALL_PORT or 5056)")
     agent = commands.add_parser(
@@ -135,8 +190,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     agent.add_argument("username")
     agent.add_argument("--name", help="the name customers see (default: the username)")
+    erase = commands.add_parser(
+        "erase-customer",
+        help="erase a customer's profile, behaviour, handoffs and conversations (orders stay)",
+    )
+    erase.add_argument("customer_id")
+    erase.add_argument(
+        "--tracker-db-url",
+        help="Rasa's SQL tracker store (default TRACKER_DB_URL or sqlite:///var/trackers.db)",
+    )
+    erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     args = parser.parse_args(argv)
 
+    install_log_masking()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -151,11 +217,14 @@ def main(argv: list[str] | None = None) -> int:
         return _seed(settings)
     if args.command == "add-agent":
         return _add_agent(settings, args.username, args.name or args.username)
-    settings = Settings(
-        database_url=settings.database_url,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-    )
+    if args.command == "erase-customer":
+        tracker_db_url = (
+            args.tracker_db_url
+            or os.environ.get("TRACKER_DB_URL", "").strip()
+            or f"sqlite:///{REPO_ROOT / 'var' / 'trackers.db'}"
+        )
+        return _erase_customer(settings, args.customer_id, tracker_db_url, confirmed=args.yes)
+    settings = replace(settings, host=args.host or settings.host, port=args.port or settings.port)
     return _serve(settings)
 
 

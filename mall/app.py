@@ -1,4 +1,8 @@
-"""The FastAPI application factory."""
+"""The FastAPI application factory: the mall API, behind its service token.
+
+The mall is a backend: only the assistant's processes (action server, Rasa's safety net) and
+the agent desk call it, each with the service token. Nothing here is meant for a browser.
+"""
 
 from __future__ import annotations
 
@@ -15,15 +19,15 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from mall import schemas, views
-from mall.console import routes as console
 from mall.db import Database
 from mall.errors import MallError
-from mall.handoff_settings import HandoffSettings
+from mall.guards import OPEN_PATHS, BodyLimitMiddleware, ServiceTokenMiddleware
 from mall.models import Coupon, utcnow
 from mall.policies import load_guides, load_policies
-from mall.routes import catalogue, coupons, customers, handoffs, orders, policies, shop
+from mall.routes import agents, catalogue, coupons, customers, handoffs, orders, policies
 from mall.routes.deps import MallJSONResponse
 from mall.settings import Settings
+from security.tokens import require_secret
 
 logger = logging.getLogger("mall")
 
@@ -31,10 +35,13 @@ HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    return MallJSONResponse(
+    response = MallJSONResponse(
         status_code=status,
         content=jsonable_encoder({"error": code, "message": message, **extra}),
     )
+    if isinstance(extra.get("retry_after"), int):
+        response.headers["Retry-After"] = str(extra["retry_after"])
+    return response
 
 
 def _extra_view(value: Any) -> Any:
@@ -81,14 +88,34 @@ async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
     return _error(500, "internal_error", "服务器内部错误，请稍后再试")
 
 
-def create_app(
-    settings: Settings | None = None,
-    *,
-    database: Database | None = None,
-    handoff_settings: HandoffSettings | None = None,
-) -> FastAPI:
-    """Build the mall API on the settings' database (or on `database`, for tests)."""
+def _document_the_token(app: FastAPI) -> None:
+    """Say in the OpenAPI schema that every operation but /health needs the bearer token."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = original()
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "serviceToken": {"type": "http", "scheme": "bearer", "description": "MALL_API_TOKEN"}
+        }
+        for path, operations in schema.get("paths", {}).items():
+            for operation in operations.values():
+                operation["security"] = [] if path in OPEN_PATHS else [{"serviceToken": []}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    """Build the mall API on the settings' database (or on `database`, for tests).
+
+    Refuses (SecretError) to build without a real service token: a mall API open to anyone
+    who can reach it must not start by accident.
+    """
     settings = settings or Settings.from_env()
+    token = require_secret("MALL_API_TOKEN", settings.api_token)
     database = database or Database(settings.database_url)
 
     @asynccontextmanager
@@ -100,14 +127,18 @@ def create_app(
     app = FastAPI(
         title="Mall service",
         version="1.0",
-        description="Reference S2B2C mall: catalogue, policies, card profiles, orders, coupons.",
+        description="Reference S2B2C mall: catalogue, policies, card profiles, orders, coupons, "
+        "handoffs. Every operation but /health needs the service token.",
         lifespan=lifespan,
+        # No HTML documentation pages: no browser can send the token anyway, and the schema
+        # (`/openapi.json`, with the token) and docs/mall-api.md describe every route.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = database
     app.state.policies = load_policies()
     app.state.guides = load_guides()
-    app.state.handoff_settings = handoff_settings or HandoffSettings.from_env()
 
     app.add_exception_handler(MallError, _on_mall_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
@@ -120,8 +151,10 @@ def create_app(
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    for module in (catalogue, policies, customers, orders, coupons, handoffs, shop):
+    for module in (catalogue, policies, customers, orders, coupons, handoffs, agents):
         app.include_router(module.router)
-    # The agent console: HTML pages behind a login (mall/console).
-    console.install(app)
+    _document_the_token(app)
+    # Added last, so they run first: the token, then the body size, then the routes.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ServiceTokenMiddleware, token=token)
     return app

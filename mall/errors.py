@@ -55,3 +55,23 @@ class NotAllowed(MallError):
 class AlreadyClaimed(MallError):
     status_code = 409
     code = "already_claimed"
+
+
+class Unauthorized(MallError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class InvalidCredentials(MallError):
+    status_code = 401
+    code = "invalid_credentials"
+
+
+class Locked(MallError):
+    status_code = 429
+    code = "locked"
+
+
+class TooLarge(MallError):
+    status_code = 413
+    code = "too_large"

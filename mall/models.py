@@ -357,6 +357,9 @@ class Agent(Base):
     active = Column(Boolean, nullable=False, default=True)
     # Every console request refreshes it; "online" means seen within a few minutes.
     last_seen_at = Column(UTCDateTime(), nullable=True)
+    # Wrong passwords in a row, and until when the account is locked after too many.
+    failed_logins = Column(Integer, nullable=False, default=0, server_default="0")
+    locked_until = Column(UTCDateTime(), nullable=True)
 
 
 class AgentSession(Base):
@@ -394,6 +397,7 @@ class Handoff(Base):
 
     agent = relationship("Agent", lazy="raise")
     notes = relationship("HandoffNote", lazy="raise", order_by="HandoffNote.id")
+    reveals = relationship("HandoffReveal", lazy="raise", order_by="HandoffReveal.id")
 
     __table_args__ = (
         CheckConstraint("status IN ('waiting', 'active', 'closed')", name="known_status"),
@@ -422,3 +426,18 @@ class HandoffNote(Base):
     created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
 
     __table_args__ = (CheckConstraint("kind IN ('message', 'callback')", name="known_kind"),)
+
+
+class HandoffReveal(Base):
+    """An agent chose to see a piece of personal data the desk masks: who, what and when."""
+
+    __tablename__ = "handoff_reveals"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    handoff_id = Column(Integer, ForeignKey("handoffs.id"), nullable=False, index=True)
+    agent_id = Column(Integer, ForeignKey("agents.id"), nullable=False)
+    # What was revealed: "line:<n>" (the n-th event of the conversation) or "note:<id>".
+    target = Column(String(64), nullable=False)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+    agent = relationship("Agent", lazy="raise")

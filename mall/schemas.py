@@ -289,6 +289,17 @@ class AvailabilityOut(BaseModel):
     hotline: str
 
 
+class AgentOut(BaseModel):
+    id: int
+    username: str
+    display_name: str
+
+
+class HandoffAgentOut(BaseModel):
+    id: int
+    display_name: str
+
+
 class HandoffOut(BaseModel):
     id: int
     sender_id: str
@@ -298,7 +309,11 @@ class HandoffOut(BaseModel):
     reasons: list[str]
     offline: bool
     created_at: str
-    agent: str | None = None
+    claimed_at: str | None = None
+    closed_at: str | None = None
+    agent: HandoffAgentOut | None = None
+    customer_name: str | None = Field(None, description="from the context package's profile")
+    notes_count: int = 0
 
 
 class HandoffOpenedOut(BaseModel):
@@ -319,3 +334,47 @@ class NoteOut(BaseModel):
     text: str
     phone: str | None
     created_at: str
+
+
+class RevealOut(BaseModel):
+    id: int
+    target: str
+    agent: HandoffAgentOut
+    created_at: str
+
+
+class HandoffDetailOut(HandoffOut):
+    context: dict[str, Any]
+    notes: list[NoteOut]
+    reveals: list[RevealOut]
+
+
+class HandoffsOut(BaseModel):
+    items: list[HandoffOut]
+
+
+class HandoffClosedOut(BaseModel):
+    handoff: HandoffOut
+    previous_status: str = Field(..., description="active: the bot must be resumed")
+
+
+class RevealIn(BaseModel):
+    target: str = Field(..., regex=r"^(line|note):[0-9]{1,9}$", description="line:<n> or note:<id>")
+
+
+# ---- agents of the desk ----
+
+
+class SignInIn(BaseModel):
+    username: str = Field(..., min_length=1, max_length=64)
+    password: str = Field(..., min_length=1, max_length=256)
+
+
+class SignedInOut(BaseModel):
+    token: str = Field(..., description="send it as X-Agent-Session on the agent's calls")
+    expires_at: str
+    agent: AgentOut
+
+
+class LockedOut(ErrorOut):
+    retry_after: int = Field(..., description="seconds until the account can sign in again")

@@ -1,4 +1,10 @@
-"""Hold a short sales conversation with a running assistant and print it (`make demo`)."""
+"""Hold a short sales conversation with a running assistant and print it (`make demo`).
+
+It talks through the web channel, as the widget does. To speak as a known customer it asks
+the channel for that customer's token with the channel secret, as a shop's server would
+(WEB_CHANNEL_SECRET, or the one `make run` keeps in var/secrets/); without the secret it
+chats as a new anonymous visitor.
+"""
 
 from __future__ import annotations
 
@@ -6,48 +12,75 @@ import argparse
 import os
 import sys
 import uuid
+from pathlib import Path
 
 import requests
 
-SCRIPT = [
-    ("你好", None),
-    ("蓝牙耳机多少钱", None),
-    ("要", None),
-    ("好的 帮我领一张", None),
-    ("有白色的吗", None),
-    ("包邮吗", None),
-    ("谢谢", None),
-]
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ["你好", "蓝牙耳机多少钱", "要", "好的 帮我领一张", "有白色的吗", "包邮吗", "谢谢"]
+
+
+def channel_secret() -> str:
+    """The web channel's secret: the environment's, else the one `make run` generated."""
+    secret = os.environ.get("WEB_CHANNEL_SECRET", "").strip()
+    path = (
+        Path(os.environ.get("MALL_ASSISTANT_VAR", ROOT / "var")) / "secrets" / "WEB_CHANNEL_SECRET"
+    )
+    if not secret and path.exists():
+        secret = path.read_text().strip()
+    return secret
+
+
+def session_token(url: str, customer_id: str) -> str:
+    """A widget token for the customer (with the secret), else for a new visitor."""
+    secret = channel_secret()
+    headers = {"X-Web-Channel-Secret": secret} if secret else {}
+    body = {"customer_id": customer_id} if secret else {}
+    answer = requests.post(f"{url}/webhooks/web/session", json=body, headers=headers, timeout=10)
+    answer.raise_for_status()
+    return str(answer.json()["token"])
+
+
+def card(custom: object) -> str:
+    """A product card as one line ('' for anything else)."""
+    if not isinstance(custom, dict) or custom.get("type") not in ("product", "product_card"):
+        return ""
+    name = custom.get("title") or custom.get("name") or ""
+    return f"[商品卡片 {name} ¥{custom.get('price', '')}]"
 
 
 def main() -> int:
     """Send the scripted messages and print each reply with its buttons."""
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_url = f"http://127.0.0.1:{os.environ.get('RASA_PORT', '5005')}"
     parser.add_argument("--url", default=default_url, help="the Rasa server")
     parser.add_argument("--sender", default="wx-o7Xh2-vip", help="customer id (card profile)")
     args = parser.parse_args()
-    sender = args.sender or f"web-demo-{uuid.uuid4().hex[:8]}"
-    for text, metadata in SCRIPT:
-        body: dict[str, object] = {"sender": sender, "message": text}
-        if metadata:
-            body["metadata"] = metadata
-        try:
-            answer = requests.post(f"{args.url}/webhooks/rest/webhook", json=body, timeout=30)
-            answer.raise_for_status()
-        except requests.RequestException as error:
-            print(
-                f"The assistant is not answering at {args.url} ({error}); start it with "
-                "`make run`.",
-                file=sys.stderr,
+    try:
+        token = session_token(args.url, args.sender)
+        for text in SCRIPT:
+            answer = requests.post(
+                f"{args.url}/webhooks/web/webhook",
+                json={"message": text, "message_id": uuid.uuid4().hex},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
             )
-            return 1
-        print(f"顾客: {text}")
-        for reply in answer.json():
-            line = reply.get("text", "")
-            buttons = " ".join(f"[{b['title']}]" for b in reply.get("buttons") or [])
-            print(f"助手: {line}" + (f"  {buttons}" if buttons else ""))
-        print()
+            answer.raise_for_status()
+            print(f"顾客: {text}")
+            for reply in answer.json()["messages"]:
+                line = reply.get("text") or card(reply.get("custom"))
+                if not line:
+                    continue
+                buttons = " ".join(f"[{b['title']}]" for b in reply.get("buttons") or [])
+                print(f"助手: {line}" + (f"  {buttons}" if buttons else ""))
+            print()
+    except (requests.RequestException, KeyError, ValueError) as error:
+        print(
+            f"The assistant is not answering at {args.url} ({type(error).__name__}); start it "
+            "with `make run`.",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

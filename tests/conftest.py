@@ -1,4 +1,4 @@
-"""Fixtures shared by every test folder: Debian's chromium for the browser tests."""
+"""Fixtures shared by every test folder: the mall's test databases, Debian's chromium."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from launcher.settings import ROOT
+from launcher.settings import ROOT, StackSettings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -20,6 +20,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = ROOT / "var" / "artifacts" / "screenshots"
+
+# The mall's database fixtures (seeded SQLite copy, PostgreSQL), for the mall and the desk.
+pytest_plugins = ["tests.mall.fixtures"]
 
 
 @pytest.fixture(scope="module")
@@ -43,3 +46,12 @@ def screenshots() -> Path:
     """Where screenshots go as test artefacts (var/ is git-ignored)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """The trained model; integration tests need `make train` (make test runs it first)."""
+    settings = StackSettings.from_env()
+    if not settings.model_path.exists():
+        pytest.fail(f"no trained model at {settings.model_path}: run `make train` first")
+    return settings.model_path

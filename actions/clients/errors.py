@@ -42,5 +42,9 @@ class Conflict(MallError):
         self.body: dict[str, Any] = body or {}
 
 
+class Unauthorized(MallError):
+    """The mall refused our service token (401/403): MALL_API_TOKEN is wrong or missing."""
+
+
 class InvalidRequest(MallError):
     """The mall refused the request as malformed (400/422): a bug on our side."""

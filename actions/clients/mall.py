@@ -19,6 +19,7 @@ from actions.clients.errors import (
     MallError,
     MallUnavailable,
     NotFound,
+    Unauthorized,
 )
 from actions.clients.models import (
     BestCoupon,
@@ -33,6 +34,7 @@ from actions.clients.models import (
     Profile,
 )
 from actions.settings import Settings, get_settings
+from security.tokens import require_secret
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +74,7 @@ class MallClient:
         self,
         base_url: str,
         *,
+        token: str = "",
         session: requests.Session | None = None,
         connect_timeout: float = 1.0,
         read_timeout: float = 2.0,
@@ -79,14 +82,21 @@ class MallClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._session = session if session is not None else build_session(Settings())
+        if token:
+            self._session.headers["Authorization"] = f"Bearer {token}"
         self._timeout = (connect_timeout, read_timeout)
         self.breaker = breaker or CircuitBreaker()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MallClient:
-        """Build a client with the URL, timeouts and retries from `settings`."""
+        """Build a client with the URL, token, timeouts and retries from `settings`.
+
+        Refuses (SecretError, a ValueError) to build without the service token: every call
+        would be refused, and the log should say why once, clearly.
+        """
         return cls(
             settings.mall_api_url,
+            token=require_secret("MALL_API_TOKEN", settings.mall_api_token),
             session=build_session(settings),
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
@@ -255,15 +265,19 @@ class MallClient:
                 response = self._session.request(
                     method, url, params=params, json=json, timeout=self._timeout
                 )
+            # Messages name the path and the failure's type only: a request's URL carries the
+            # customer's words (?text=...), which have no place in a log line.
             except requests.Timeout as exc:
-                raise MallUnavailable(f"{method} {path} timed out: {exc}") from exc
+                raise MallUnavailable(f"{method} {path} timed out") from exc
             except requests.ConnectionError as exc:
                 if attempt < attempts:
                     logger.info("%s %s lost its connection, sending once more", method, path)
                     continue
-                raise MallUnavailable(f"{method} {path} could not connect: {exc}") from exc
+                raise MallUnavailable(
+                    f"{method} {path} could not connect ({type(exc).__name__})"
+                ) from exc
             except requests.RequestException as exc:
-                raise MallUnavailable(f"{method} {path} failed: {exc}") from exc
+                raise MallUnavailable(f"{method} {path} failed ({type(exc).__name__})") from exc
             return _parse(method, path, response)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -281,6 +295,9 @@ def _parse(method: str, path: str, response: requests.Response) -> dict[str, Any
     error = body if isinstance(body, dict) else {}
     code = error.get("error") if isinstance(error.get("error"), str) else None
     message = f"{method} {path} -> {status} {code or ''}: {error.get('message', '')}".strip()
+    if status in (401, 403):
+        logger.error("the mall refused the service token: check MALL_API_TOKEN (%s)", status)
+        raise Unauthorized(message, code=code or "unauthorized", status=status)
     if status == 404:
         raise NotFound(message, code=code or "not_found", status=status)
     if status == 409:

@@ -22,6 +22,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels import delivery, safety
+from channels.ratelimits import RateLimited, client_address, too_many
 from channels.web.history import conversation_items, items_after
 from channels.web.notify import Notifier
 from channels.web.tokens import (
@@ -33,6 +34,7 @@ from channels.web.tokens import (
     bearer_token,
     new_visitor_id,
 )
+from security.ratelimit import Limit, RateLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,10 @@ RECENT_MESSAGE_IDS = 10_000
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 PRODUCT_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 SECRET_HEADER = "X-Web-Channel-Secret"
+# Per client address: new sessions; per conversation and per client address: messages.
+DEFAULT_SESSION_LIMIT = Limit(30, 60)
+DEFAULT_MESSAGE_LIMIT = Limit(20, 60)
+DEFAULT_CLIENT_MESSAGE_LIMIT = Limit(120, 60)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 Handler = Callable[[Request], Coroutine[Any, Any, HTTPResponse]]
@@ -145,15 +151,43 @@ class WebInput(InputChannel):
                 "(credentials.yml: `channels.web.WebInput: {secret: ${WEB_CHANNEL_SECRET}}`)."
             )
         ttl = int(credentials.get("token_ttl_seconds") or DEFAULT_TTL_SECONDS)
-        return cls(secret, token_ttl_seconds=ttl)
+        try:
+            return cls(
+                secret,
+                token_ttl_seconds=ttl,
+                session_limit=Limit.parse(
+                    "WEB_SESSION_RATE_LIMIT",
+                    credentials.get("session_rate_limit"),
+                    DEFAULT_SESSION_LIMIT,
+                ),
+                message_limit=Limit.parse(
+                    "WEB_MESSAGE_RATE_LIMIT",
+                    credentials.get("message_rate_limit"),
+                    DEFAULT_MESSAGE_LIMIT,
+                ),
+                client_message_limit=Limit.parse(
+                    "WEB_CLIENT_RATE_LIMIT",
+                    credentials.get("client_rate_limit"),
+                    DEFAULT_CLIENT_MESSAGE_LIMIT,
+                ),
+            )
+        except ValueError as error:
+            raise RasaException(str(error)) from None
 
     def __init__(
         self,
         secret: str,
         token_ttl_seconds: int = DEFAULT_TTL_SECONDS,
         clock: Callable[[], float] = time.time,
+        *,
+        session_limit: Limit = DEFAULT_SESSION_LIMIT,
+        message_limit: Limit = DEFAULT_MESSAGE_LIMIT,
+        client_message_limit: Limit = DEFAULT_CLIENT_MESSAGE_LIMIT,
     ) -> None:
         self.signer = TokenSigner(secret, ttl_seconds=token_ttl_seconds, clock=clock)
+        self.session_limiter = RateLimiter(session_limit)
+        self.message_limiter = RateLimiter(message_limit)
+        self.client_message_limiter = RateLimiter(client_message_limit)
         self._secret = secret.encode("utf-8")
         self.notifier = Notifier()
         self._recent: OrderedDict[tuple[str, str], None] = OrderedDict()
@@ -211,6 +245,10 @@ class WebInput(InputChannel):
 
     async def session(self, request: Request) -> HTTPResponse:
         """Issue a token: renew a valid one, one for a known customer, or a new visitor's."""
+        # The shop's server (holding the secret) asks for every signed-in customer from one
+        # address: it is not held to a browser's rate.
+        if not self._server_may_issue(request):
+            too_many(self.session_limiter, client_address(request))
         body = _json_body(request)
         customer_id = body.get("customer_id")
         if customer_id is not None:
@@ -228,7 +266,9 @@ class WebInput(InputChannel):
 
     async def webhook(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
         """Handle one customer message; answer with the assistant's replies."""
+        too_many(self.client_message_limiter, client_address(request))
         claims = self.authenticate(request)
+        too_many(self.message_limiter, claims.sender_id)
         body = _json_body(request)
         self.check_sender(claims, body.get("sender"))
         text = body.get("message")
@@ -315,7 +355,7 @@ class WebInput(InputChannel):
         return response.raw(
             self._assets[name],
             content_type=ASSETS[name],
-            headers={"Cache-Control": "public, max-age=300"},
+            headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
         )
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
@@ -327,6 +367,8 @@ class WebInput(InputChannel):
             async def route(request: Request) -> HTTPResponse:
                 try:
                     return await handler(request)
+                except RateLimited as limited:
+                    return limited.answer()
                 except RequestRefused as refused:
                     return _error(refused.status, refused.code, refused.message)
 

@@ -12,11 +12,13 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels import delivery
+from channels.ratelimits import RateLimited, client_address, too_many
 from channels.wechat.client import WeChatApi
 from channels.wechat.handler import CHANNEL, Answer, PushHandler
 from channels.wechat.output import WeChatOutput
 from channels.wechat.settings import WeChatSettings
 from channels.wechat.store import open_store
+from security.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ class WeChatInput(InputChannel):
         self.settings = settings
         self.output = WeChatOutput(settings, WeChatApi(settings))
         self.handler = PushHandler(settings, open_store(settings.redis_url), self.output)
+        self.client_limiter = RateLimiter(settings.client_limit)
 
     def get_output_channel(self) -> OutputChannel:
         """Messages Rasa pushes on its own (e.g. triggered intents) go through the API."""
@@ -62,6 +65,15 @@ class WeChatInput(InputChannel):
 
         @wechat.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            # Before anything is verified or parsed: a flood of forged pushes costs little.
+            try:
+                too_many(self.client_limiter, client_address(request))
+            except RateLimited as limited:
+                return response.text(
+                    "too many requests",
+                    status=429,
+                    headers={"Retry-After": str(limited.retry_after)},
+                )
             answer = await self.handler.handle_push(
                 _query(request), request.body or b"", on_new_message, request.app.ctx.agent
             )

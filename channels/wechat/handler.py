@@ -23,12 +23,15 @@ from channels.wechat.payload import MAX_BODY_BYTES, parse_document
 from channels.wechat.security import MessageCrypto, check_fresh, check_signature, query_value
 from channels.wechat.settings import WeChatSettings
 from channels.wechat.store import Store
+from security.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "wechat"
 # The empty acknowledgement: WeChat shows nothing and does not retry.
 ACK = "success"
+# What a customer who writes faster than a person can is told (the message is not read).
+TOO_FAST_TEXT = "您发送消息太频繁了，请稍等片刻再发。"
 
 Ask = Callable[[UserMessage], Awaitable[Any]]
 
@@ -66,6 +69,7 @@ class PushHandler:
             else None
         )
         self._background: set[asyncio.Task[None]] = set()
+        self.sender_limiter = RateLimiter(settings.sender_limit)
 
     def verify_server(self, args: Mapping[str, list[str]]) -> Answer:
         """GET from the console's 'submit' button: echo echostr when the signature is right."""
@@ -92,6 +96,11 @@ class PushHandler:
             return Answer(exc.status, exc.reason)
         if inbound is None:
             return ACKNOWLEDGED
+        if self.sender_limiter.hit(inbound.sender_id) is not None:
+            logger.warning("WeChat customer %s is over the message rate", inbound.sender_id)
+            if self.settings.is_mini_program:
+                return ACKNOWLEDGED  # no API call per flooded message
+            return await self._reply(inbound, push, self.output.parts([{"text": TOO_FAST_TEXT}]))
         if not await self.dedupe.first_time(inbound.dedupe_key):
             logger.info("WeChat retry of %s answered once already", inbound.dedupe_key)
             stored = await self.dedupe.reply_for(inbound.dedupe_key)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from channels.wechat.errors import WeChatConfigError
+from security.ratelimit import Limit
 
 DEFAULT_API_BASE_URL = "https://api.weixin.qq.com"
 OFFICIAL_ACCOUNT = "official_account"
@@ -17,6 +18,10 @@ MINI_PROGRAM = "mini_program"
 DEFAULT_PRODUCT_PAGE = "pages/product/index?id={product_id}"
 # WeChat gives up after 5 s and retries; answering a little earlier leaves room for the network.
 DEFAULT_REPLY_TIMEOUT = 4.5
+# Pushes come from WeChat's servers (a few addresses for everyone), so the per-address limit
+# is generous and only stops floods of forged pushes; the per-customer one is a person's pace.
+DEFAULT_CLIENT_LIMIT = Limit(600, 60)
+DEFAULT_SENDER_LIMIT = Limit(20, 60)
 
 # Credential key -> the environment variable credentials.yml fills it from (for error messages).
 _REQUIRED = {"token": "WECHAT_TOKEN", "app_id": "WECHAT_APP_ID", "app_secret": "WECHAT_APP_SECRET"}
@@ -42,6 +47,8 @@ class WeChatSettings:
     reply_timeout: float = DEFAULT_REPLY_TIMEOUT
     # How far a push's timestamp may be from our clock (seconds) before it counts as replayed.
     max_clock_skew: int = 300
+    client_limit: Limit = DEFAULT_CLIENT_LIMIT
+    sender_limit: Limit = DEFAULT_SENDER_LIMIT
 
     @property
     def safe_mode(self) -> bool:
@@ -93,6 +100,8 @@ class WeChatSettings:
             product_page=product_page,
             card_thumb_media_id=values.get("card_thumb_media_id") or None,
             reply_timeout=_reply_timeout(values.get("reply_timeout")),
+            client_limit=_limit("WECHAT_CLIENT_RATE_LIMIT", values, "client_rate_limit"),
+            sender_limit=_limit("WECHAT_SENDER_RATE_LIMIT", values, "sender_rate_limit"),
         )
 
 
@@ -122,3 +131,11 @@ def _reply_timeout(raw: str | None) -> float:
     if not 0 < seconds <= 4.8:
         raise WeChatConfigError(f"WECHAT_REPLY_TIMEOUT must be between 0 and 4.8 s, got {raw!r}")
     return seconds
+
+
+def _limit(name: str, values: Mapping[str, str], key: str) -> Limit:
+    default = DEFAULT_CLIENT_LIMIT if key == "client_rate_limit" else DEFAULT_SENDER_LIMIT
+    try:
+        return Limit.parse(name, values.get(key), default)
+    except ValueError as error:
+        raise WeChatConfigError(str(error)) from None

@@ -1,17 +1,16 @@
-"""Human handoff: open a handoff, tell the customer how long the wait is, let one agent claim it.
+"""The record of every handoff: open it, tell the customer the wait, let one agent claim it.
 
-Agents log in to the console with a password (scrypt-hashed) and get a session token; only
-its SHA-256 is stored, so a leaked database does not leak live sessions.
+This is the one place a handoff is written down. The assistant opens one (`action_handoff`,
+or the channels' safety net when the assistant itself fails) through `POST /handoffs`; the
+agent desk lists, claims and closes them through the same API. Agents and their sign-in are
+in `mall/services/agents.py`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
-import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -19,97 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from mall.errors import AlreadyClaimed, InvalidRequest, NotAllowed, NotFound
-from mall.handoff_settings import HandoffSettings
-from mall.models import Agent, AgentSession, Handoff, HandoffNote, utcnow
+from mall.models import Agent, Handoff, HandoffNote, HandoffReveal, utcnow
+from mall.settings import HandoffSettings
 
 OPEN_STATUSES = ("waiting", "active")
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
-
-
-# ---- agents and console sessions ----
-
-
-def hash_password(password: str) -> str:
-    """A salted scrypt hash, self-describing: scrypt$n$r$p$salt$hash."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
-    return "scrypt${n}${r}${p}$".format(**_SCRYPT) + f"{salt.hex()}${digest.hex()}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    """Whether `password` matches the stored hash (constant-time compare)."""
-    try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-    except ValueError:
-        return False
-    if scheme != "scrypt":
-        return False
-    candidate = hashlib.scrypt(
-        password.encode(), salt=bytes.fromhex(salt), dklen=32, n=int(n), r=int(r), p=int(p)
-    )
-    return hmac.compare_digest(candidate.hex(), digest)
-
-
-def save_agent(*, session: Session, username: str, display_name: str, password: str) -> Agent:
-    """Create the agent, or set the password and name of an existing one."""
-    if not username.strip() or len(password) < 8:
-        raise InvalidRequest("坐席账号不能为空，密码至少 8 位")
-    agent = session.scalars(select(Agent).where(Agent.username == username)).one_or_none()
-    if agent is None:
-        agent = Agent(username=username, display_name=display_name, active=True)
-        session.add(agent)
-    agent.display_name = display_name
-    agent.password_hash = hash_password(password)
-    agent.active = True
-    session.flush()
-    return agent
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def log_in(
-    *, session: Session, username: str, password: str, settings: HandoffSettings, now: datetime
-) -> str | None:
-    """A new session token for the agent, or None when the name or password is wrong."""
-    agent = session.scalars(
-        select(Agent).where(Agent.username == username, Agent.active.is_(True))
-    ).one_or_none()
-    # Hash even for unknown names, so timing does not tell which names exist.
-    stored = agent.password_hash if agent is not None else hash_password("not-a-password")
-    if not verify_password(password, stored) or agent is None:
-        return None
-    token = secrets.token_urlsafe(32)
-    session.add(
-        AgentSession(
-            token_hash=_token_hash(token),
-            agent_id=agent.id,
-            created_at=now,
-            expires_at=now + timedelta(hours=settings.session_hours),
-        )
-    )
-    agent.last_seen_at = now
-    return token
-
-
-def log_out(*, session: Session, token: str) -> None:
-    """End the session of `token` (no error when it is already gone)."""
-    found = session.get(AgentSession, _token_hash(token))
-    if found is not None:
-        session.delete(found)
-
-
-def agent_for_token(*, session: Session, token: str, now: datetime) -> Agent | None:
-    """The agent of a live session; refreshes when they were last seen."""
-    found = session.get(AgentSession, _token_hash(token))
-    if found is None or found.expires_at <= now:
-        return None
-    agent = session.get(Agent, found.agent_id)
-    if agent is None or not agent.active:
-        return None
-    agent.last_seen_at = now
-    return agent
+STATUSES = ("waiting", "active", "closed")
 
 
 # ---- availability and opening a handoff ----
@@ -255,7 +168,7 @@ def add_note(
     return note
 
 
-# ---- the console ----
+# ---- the agent desk ----
 
 
 def list_handoffs(*, session: Session, statuses: tuple[str, ...], limit: int = 50) -> list[Handoff]:
@@ -266,18 +179,22 @@ def list_handoffs(*, session: Session, statuses: tuple[str, ...], limit: int = 5
             select(Handoff)
             .where(Handoff.status.in_(statuses))
             .options(selectinload(Handoff.agent), selectinload(Handoff.notes))
-            .order_by(order)
+            .order_by(order, Handoff.id)
             .limit(limit)
         )
     )
 
 
 def get_handoff(*, session: Session, handoff_id: int) -> Handoff:
-    """One handoff with its agent and notes."""
+    """One handoff with its agent, notes and the audit of what agents revealed."""
     handoff = session.scalars(
         select(Handoff)
         .where(Handoff.id == handoff_id)
-        .options(selectinload(Handoff.agent), selectinload(Handoff.notes))
+        .options(
+            selectinload(Handoff.agent),
+            selectinload(Handoff.notes),
+            selectinload(Handoff.reveals).selectinload(HandoffReveal.agent),
+        )
     ).one_or_none()
     if handoff is None:
         raise NotFound(f"没有找到转人工记录 {handoff_id}")
@@ -330,3 +247,14 @@ def close(
     handoff.status = "closed"
     handoff.closed_at = now
     return handoff, previous
+
+
+def reveal(*, session: Session, handoff_id: int, agent: Agent, target: str) -> HandoffReveal:
+    """Record that `agent` looked at the personal data the desk masks in `target`."""
+    if session.get(Handoff, handoff_id) is None:
+        raise NotFound(f"没有找到转人工记录 {handoff_id}")
+    record = HandoffReveal(handoff_id=handoff_id, agent_id=agent.id, target=target)
+    session.add(record)
+    session.flush()
+    record.agent = agent
+    return record

@@ -40,6 +40,7 @@ def test_actions_build_without_a_mall() -> None:
 def test_default_client_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MALL_API_URL", "http://10.0.0.7:8080/")
     monkeypatch.setenv("MALL_API_READ_TIMEOUT", "1.5")
+    monkeypatch.setenv("MALL_API_TOKEN", "env-service-token-0123456789")
     get_settings.cache_clear()
     default_mall_client.cache_clear()
     try:

@@ -15,7 +15,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from actions.clients.errors import Conflict, InvalidRequest, MallUnavailable, NotFound
+from actions.clients.errors import (
+    Conflict,
+    InvalidRequest,
+    MallUnavailable,
+    NotFound,
+    Unauthorized,
+)
 from actions.clients.mall import MallClient
 from actions.sales import ActionQuotePrice
 from actions.settings import Settings
@@ -32,6 +38,7 @@ class FakeMallServer:
     routes: dict[str, Callable[[dict[str, list[str]], Any], Reply]] = field(default_factory=dict)
     hits: Counter[str] = field(default_factory=Counter)
     requests: list[tuple[str, str, Any]] = field(default_factory=list)
+    tokens: list[str | None] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
     url: str = ""
 
@@ -53,6 +60,7 @@ def server() -> Iterator[FakeMallServer]:
             key = f"{method} {split.path}"
             state.hits[key] += 1
             state.requests.append((method, self.path, body))
+            state.tokens.append(self.headers.get("Authorization"))
             route = state.routes.get(key)
             if route is None:
                 status, payload = 404, {"error": "not_found", "message": "no such route"}
@@ -85,9 +93,13 @@ def server() -> Iterator[FakeMallServer]:
     httpd.server_close()
 
 
+TOKEN = "client-test-token-0123456789"
+
+
 def client_for(url: str, *, read_timeout: float = 2.0, retries: int = 2) -> MallClient:
     settings = Settings(
         mall_api_url=url,
+        mall_api_token=TOKEN,
         connect_timeout=0.5,
         read_timeout=read_timeout,
         read_retries=retries,
@@ -118,6 +130,32 @@ def test_get_product_parses_json(server: FakeMallServer) -> None:
     product = client_for(server.url).get_product("P1001")
     assert product["name"] == "声悦Pro降噪蓝牙耳机"
     assert product["skus"][0]["stock"] == 120
+    assert server.tokens == [f"Bearer {TOKEN}"]  # the service token goes with every call
+
+
+def test_a_refused_token_is_its_own_error_and_not_an_outage(server: FakeMallServer) -> None:
+    server.routes["GET /products/P1001"] = lambda q, b: (
+        401,
+        {"error": "unauthorized", "message": "需要服务令牌"},
+    )
+    client = client_for(server.url)
+    for _ in range(5):
+        with pytest.raises(Unauthorized):
+            client.get_product("P1001")
+    assert server.hits["GET /products/P1001"] == 5  # not retried, and no open breaker
+    assert not client.breaker.is_open
+
+
+def test_no_client_without_a_token() -> None:
+    with pytest.raises(ValueError, match="MALL_API_TOKEN"):
+        MallClient.from_settings(Settings(mall_api_url="http://127.0.0.1:9"))
+
+
+def test_failures_never_carry_the_customers_words(server: FakeMallServer) -> None:
+    client = client_for("http://127.0.0.1:9", retries=0)  # nothing listens there
+    with pytest.raises(MallUnavailable) as failure:
+        client.match_products("我电话13812345678 送到建国路88号")
+    assert "13812345678" not in str(failure.value) and "%" not in str(failure.value)
 
 
 def test_query_parameters_are_sent(server: FakeMallServer) -> None:

@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from launcher.stack import Stack
+from tests.integration.conftest import mall_get
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing")
 expect = sync_api.expect
@@ -39,7 +40,7 @@ def page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
 
 
 def open_shop(page: Any, assistant: Stack, query: str = "") -> None:
-    page.goto(f"{assistant.settings.mall_url}/shop{query}")
+    page.goto(f"{assistant.settings.desk_url}/shop{query}")
     page.wait_for_function("() => window.MallAssistant && window.MallAssistant.version")
 
 
@@ -107,9 +108,7 @@ def test_consult_price_coupon_and_reload(page: Any, assistant: Stack, screenshot
     page.screenshot(path=str(screenshots / "02-coupon-code.png"))
 
     # The coupon really exists in the mall for this visitor.
-    coupons = requests.get(
-        f"{assistant.settings.mall_url}/customers/{sender_of(page)}/coupons", timeout=5
-    ).json()
+    coupons = mall_get(assistant, f"/customers/{sender_of(page)}/coupons")
     assert code.group(1) in json.dumps(coupons)
 
     before = bot_texts(page)

@@ -17,6 +17,8 @@ from launcher.settings import StackSettings
 from launcher.stack import Stack
 
 CONSOLE_PASSWORD = "demo-console-pass"
+# The REST channel is off unless its token is set; these tests talk REST as a trusted script.
+REST_TOKEN = "integration-rest-token-0123456789"
 
 
 def free_port() -> int:
@@ -35,6 +37,7 @@ def stack_settings(var_dir: Path) -> StackSettings:
         rasa_port=free_port(),
         actions_port=free_port(),
         mall_port=free_port(),
+        desk_port=free_port(),
         var_dir=var_dir,
         mall_database_url="",
         tracker_db_url="",
@@ -42,17 +45,11 @@ def stack_settings(var_dir: Path) -> StackSettings:
         extra_env={
             "HANDOFF_SERVICE_HOURS": "00:00-24:00",
             "CONSOLE_DEMO_PASSWORD": CONSOLE_PASSWORD,
+            "REST_CHANNEL_TOKEN": REST_TOKEN,
+            # Agents sign in again in every test; the login limit is the outsider suite's.
+            "CONSOLE_LOGIN_RATE_LIMIT": "100/60",
         },
     )
-
-
-@pytest.fixture(scope="session")
-def trained_model() -> Path:
-    """The trained model; integration tests need `make train` (make test runs it first)."""
-    settings = StackSettings.from_env()
-    if not settings.model_path.exists():
-        pytest.fail(f"no trained model at {settings.model_path}: run `make train` first")
-    return settings.model_path
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +62,7 @@ def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 class Customer:
-    """A customer chatting over the REST channel."""
+    """A customer chatting over the REST channel (as a trusted script, with its token)."""
 
     def __init__(self, rasa_url: str, sender: str | None = None) -> None:
         self.url = f"{rasa_url}/webhooks/rest/webhook"
@@ -76,7 +73,9 @@ class Customer:
         body: dict[str, Any] = {"sender": self.sender, "message": text}
         if metadata:
             body["metadata"] = metadata
-        answer = requests.post(self.url, json=body, timeout=30)
+        answer = requests.post(
+            self.url, json=body, headers={"Authorization": f"Bearer {REST_TOKEN}"}, timeout=30
+        )
         answer.raise_for_status()
         replies: list[dict[str, Any]] = answer.json()
         return replies
@@ -87,10 +86,10 @@ class Customer:
 
 
 class Console:
-    """An agent in the console, over HTTP like a browser (cookie session + form token)."""
+    """An agent in the desk's console, over HTTP like a browser (cookie session + form token)."""
 
-    def __init__(self, mall_url: str, username: str = "demo") -> None:
-        self.base = f"{mall_url}/console"
+    def __init__(self, desk_url: str, username: str = "demo") -> None:
+        self.base = f"{desk_url}/console"
         self.http = requests.Session()
         answer = self.http.post(
             f"{self.base}/login",
@@ -137,3 +136,13 @@ def tracker(rasa_url: str, token: str, sender_id: str) -> dict[str, Any]:
     answer.raise_for_status()
     body: dict[str, Any] = answer.json()
     return body
+
+
+def mall_get(stack: Stack, path: str) -> Any:
+    """A GET on the mall API with the service token (as the action server calls it)."""
+    token = stack.settings.shared_secret("MALL_API_TOKEN")
+    answer = requests.get(
+        f"{stack.settings.mall_url}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    answer.raise_for_status()
+    return answer.json()

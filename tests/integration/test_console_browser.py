@@ -26,7 +26,7 @@ def test_an_agent_claims_a_conversation_and_replies(
     customer.say("订单202611180002 三天了还没发货")
     page = chromium.new_page(viewport={"width": 1280, "height": 900})
     try:
-        console = f"{stack.settings.mall_url}/console"
+        console = f"{stack.settings.desk_url}/console"
         page.goto(console)
         assert page.url.endswith("/console/login")  # the queue needs a login
         page.fill("input[name=username]", "demo")

@@ -49,7 +49,7 @@ def test_a_neutral_question_is_answered_by_the_bot(stack: Stack) -> None:
 
 
 def test_angry_customer_goes_to_an_agent_and_back(stack: Stack) -> None:
-    console = Console(stack.settings.mall_url)  # an agent is online
+    console = Console(stack.settings.desk_url)  # an agent is online
     customer = new_customer(stack)
     reply = customer.say_text("什么垃圾客服！！！等了一个礼拜还不发货，我要投诉")
     assert HANDOFF_LINE in reply and "分钟" in reply
@@ -85,7 +85,7 @@ def test_angry_customer_goes_to_an_agent_and_back(stack: Stack) -> None:
 
 
 def test_asking_for_a_person_pauses_the_bot(stack: Stack) -> None:
-    Console(stack.settings.mall_url)  # an agent is online
+    Console(stack.settings.desk_url)  # an agent is online
     customer = new_customer(stack)
     reply = customer.say_text("帮我转人工")
     assert HANDOFF_LINE in reply
@@ -96,14 +96,14 @@ def test_asking_for_a_person_pauses_the_bot(stack: Stack) -> None:
 
 
 def test_a_handoff_survives_a_restart_of_every_process(stack: Stack) -> None:
-    Console(stack.settings.mall_url)
+    Console(stack.settings.desk_url)
     customer = new_customer(stack)
     assert HANDOFF_LINE in customer.say_text("转人工 快点")
     stack.stop()
     stack.start(timeout=240)
     # Still with a person after the restart: the bot stays silent, the console still has it.
     assert customer.say("还在吗") == []
-    console = Console(stack.settings.mall_url)
+    console = Console(stack.settings.desk_url)
     handoff_id = console.handoff_id(customer.sender)
     assert "还在吗" in console.page(f"/handoffs/{handoff_id}")
     console.post(handoff_id, "claim")

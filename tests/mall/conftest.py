@@ -2,79 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from mall.app import create_app
-from mall.db import Database, upgrade
-from mall.seeding import seed
-from mall.settings import Settings
-
-PG_ADMIN = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
-
-
-def sqlite_url(path: Path) -> str:
-    return f"sqlite:///{path}"
-
-
-@pytest.fixture(scope="session")
-def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A database file migrated and seeded once; each test works on its own copy."""
-    path = tmp_path_factory.mktemp("mall-template") / "mall.db"
-    upgrade(sqlite_url(path))
-    database = Database(sqlite_url(path))
-    with database.write_session() as session:
-        seed(session=session)
-    with database.engine.connect() as connection:
-        # Fold the WAL into the main file so that copying the file copies everything.
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    database.dispose()
-    return path
-
-
-@pytest.fixture
-def db_url(seeded_template: Path, tmp_path: Path) -> str:
-    copy = tmp_path / "mall.db"
-    shutil.copyfile(seeded_template, copy)
-    return sqlite_url(copy)
-
-
-@pytest.fixture
-def database(db_url: str) -> Iterator[Database]:
-    db = Database(db_url)
-    yield db
-    db.dispose()
+from mall.db import Database
+from tests.mall.fixtures import AUTH, settings_for
 
 
 @pytest.fixture
 def client(db_url: str, database: Database) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=db_url), database=database)
-    with TestClient(app) as test_client:
+    app = create_app(settings_for(db_url), database=database)
+    with TestClient(app, headers=AUTH) as test_client:
         yield test_client
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL database, migrated, dropped afterwards."""
-    psycopg2 = pytest.importorskip("psycopg2")
-    try:
-        admin = psycopg2.connect(connect_timeout=3, **PG_ADMIN)
-    except psycopg2.OperationalError as error:
-        pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432: {error}")
-    admin.autocommit = True
-    name = f"mall_test_{uuid.uuid4().hex[:12]}"
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()

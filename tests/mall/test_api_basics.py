@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from mall import schemas
 from mall.app import create_app
 from mall.db import Database
-from mall.settings import Settings
+from tests.mall.fixtures import AUTH, TOKEN, settings_for
 
 
 def test_health(client: TestClient) -> None:
@@ -55,7 +56,65 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
         "/coupons/{code}/redeem",
     } <= set(spec["paths"])
     assert "ProductOut" in spec["components"]["schemas"]
-    assert client.get("/docs").status_code == 200
+    assert client.get("/docs").status_code == 404  # no HTML pages: nothing for a browser
+    # The schema says which operations need the token: all but /health.
+    assert spec["components"]["securitySchemes"]["serviceToken"]["scheme"] == "bearer"
+    assert spec["paths"]["/health"]["get"]["security"] == []
+    assert spec["paths"]["/products"]["get"]["security"] == [{"serviceToken": []}]
+
+
+def test_every_route_but_health_needs_the_service_token(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    anonymous = TestClient(client.app)
+    wrong = {"Authorization": "Bearer " + TOKEN[:-1] + "x"}
+    checked = 0
+    for path, operations in spec["paths"].items():
+        concrete = path.replace("{customer_id}", "wx-o7Xh2-vip").replace("{order_id}", "1")
+        concrete = concrete.replace("{product_id}", "P1001").replace("{code}", "X")
+        concrete = concrete.replace("{handoff_id}", "1")
+        for method in operations:
+            for headers in (
+                {},
+                wrong,
+                {"Authorization": TOKEN},
+                {"Authorization": f"Basic {TOKEN}"},
+            ):
+                answer = anonymous.request(method, concrete, headers=headers, json={})
+                expected = 200 if path == "/health" else 401
+                assert answer.status_code == expected, (method, path, headers)
+                if expected == 401:
+                    assert answer.json()["error"] == "unauthorized"
+                    assert answer.headers["www-authenticate"] == "Bearer"
+                checked += 1
+    assert checked > 60
+    # Unknown paths and the docs answer 401 too: probing reveals nothing.
+    for path in ("/no/such/thing", "/docs", "/openapi.json", "/health/../products"):
+        assert anonymous.get(path).status_code == 401
+    assert anonymous.get("/products", params={"token": TOKEN}).status_code == 401
+
+
+def test_the_app_refuses_to_start_without_a_real_token(db_url: str, database: Database) -> None:
+    for weak in ("", "changeme", "short"):
+        with pytest.raises(ValueError, match="MALL_API_TOKEN"):
+            create_app(settings_for(db_url, api_token=weak), database=database)
+
+
+def test_oversized_bodies_are_refused_before_any_route(client: TestClient) -> None:
+    big = {"type": "consult", "product_id": "x" * (1024 * 1024)}
+    answer = client.post("/customers/web-probe-big/events", json=big)
+    assert answer.status_code == 413 and answer.json()["error"] == "too_large"
+
+    def chunks():  # no Content-Length: the body streams in
+        for _ in range(40):
+            yield b"x" * 32768
+
+    streamed = client.post(
+        "/customers/web-probe-big/events",
+        content=chunks(),
+        headers={"content-type": "application/json"},
+    )
+    assert streamed.status_code == 413
+    assert client.get("/customers/web-probe-big/profile").status_code == 404  # nothing recorded
 
 
 def test_unknown_route_uses_the_error_format(client: TestClient) -> None:
@@ -94,8 +153,8 @@ def test_unexpected_failure_is_a_500_without_internals(db_url: str) -> None:
     with database.engine.begin() as connection:
         # A broken table stands in for any bug: the customer must not see a stack trace.
         connection.exec_driver_sql("DROP TABLE logistics_events")
-    app = create_app(Settings(database_url=db_url), database=database)
-    with TestClient(app, raise_server_exceptions=False) as client:
+    app = create_app(settings_for(db_url), database=database)
+    with TestClient(app, raise_server_exceptions=False, headers=AUTH) as client:
         response = client.get("/customers/wx-o7Xh2-vip/orders")
     database.dispose()
     assert response.status_code == 500

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from mall.__main__ import main
+from tests.mall.fixtures import AUTH, TOKEN
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -57,6 +58,14 @@ def test_commands_refuse_a_database_without_schema(
     assert "init-db" in log
 
 
+def test_serve_without_a_token_says_so_and_stops(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("MALL_API_TOKEN", raising=False)
+    status, log = mall_main("serve", url=db_url, monkeypatch=monkeypatch, caplog=caplog)
+    assert status == 2 and "MALL_API_TOKEN is not set" in log
+
+
 def test_bad_port_setting_is_reported_without_a_traceback(tmp_path: Path) -> None:
     env = {**os.environ, "MALL_PORT": "http", "MALL_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
     result = subprocess.run(
@@ -74,7 +83,7 @@ def test_serve_answers_on_the_requested_port(db_url: str) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "mall", "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=REPO,
-        env={**os.environ, "MALL_DATABASE_URL": db_url},
+        env={**os.environ, "MALL_DATABASE_URL": db_url, "MALL_API_TOKEN": TOKEN},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -83,7 +92,9 @@ def test_serve_answers_on_the_requested_port(db_url: str) -> None:
         deadline = time.monotonic() + 30
         while True:
             try:
-                response = httpx.get(f"http://127.0.0.1:{port}/products/P1001", timeout=2)
+                response = httpx.get(
+                    f"http://127.0.0.1:{port}/products/P1001", headers=AUTH, timeout=2
+                )
                 break
             except httpx.TransportError:
                 if process.poll() is not None or time.monotonic() > deadline:
@@ -100,7 +111,7 @@ def test_serve_answers_on_the_requested_port(db_url: str) -> None:
 def test_add_agent_creates_a_console_login(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from mall.db import Database
     from mall.models import Agent
-    from mall.services.handoffs import verify_password
+    from mall.services.agents import verify_password
 
     url = f"sqlite:///{tmp_path / 'mall.db'}"
     monkeypatch.setenv("MALL_DATABASE_URL", url)

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from mall.app import create_app
 from mall.db import Database
 from mall.models import Coupon, CouponTemplate
-from mall.settings import Settings
+from tests.mall.fixtures import AUTH, settings_for
 from tests.mall.live_server import live_server
 
 
@@ -53,7 +53,7 @@ def server(backend_url: str) -> Iterator[tuple[str, Database]]:
                     active=True,
                 )
             )
-    app = create_app(Settings(database_url=backend_url), database=database)
+    app = create_app(settings_for(backend_url), database=database)
     with live_server(app) as base_url:
         yield base_url, database
     database.dispose()
@@ -64,7 +64,7 @@ def fire(base_url: str, claims: list[tuple[str, str, str]]) -> list[httpx.Respon
     start = threading.Barrier(len(claims))
     limits = httpx.Limits(max_connections=len(claims), max_keepalive_connections=0)
 
-    with httpx.Client(base_url=base_url, timeout=60, limits=limits) as client:
+    with httpx.Client(base_url=base_url, timeout=60, limits=limits, headers=AUTH) as client:
 
         def send(claim: tuple[str, str, str]) -> httpx.Response:
             customer, template_id, key = claim

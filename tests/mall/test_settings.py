@@ -21,7 +21,17 @@ def test_environment_overrides() -> None:
             "MALL_PORT": "8080",
         }
     )
-    assert settings == Settings("postgresql://mall@db/mall", "0.0.0.0", 8080)
+    assert (settings.database_url, settings.host, settings.port) == (
+        "postgresql://mall@db/mall",
+        "0.0.0.0",
+        8080,
+    )
+
+
+def test_the_token_is_read_but_never_shown() -> None:
+    settings = Settings.from_env({"MALL_API_TOKEN": " s3cret-token-value-123 "})
+    assert settings.api_token == "s3cret-token-value-123"
+    assert "s3cret" not in repr(settings)
 
 
 @pytest.mark.parametrize("port", ["http", "0", "70000"])

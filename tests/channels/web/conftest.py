@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import requests
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
@@ -58,9 +58,9 @@ def echo_price(message: UserMessage) -> list[dict[str, Any]]:
 
 
 class ChannelServer:
-    """The web channel served by Sanic in a background thread."""
+    """A channel served by Sanic in a background thread, with a fake Rasa behind it."""
 
-    def __init__(self, channel: WebInput, reply: Reply = echo_price) -> None:
+    def __init__(self, channel: InputChannel, reply: Reply = echo_price) -> None:
         self.channel = channel
         self.agent = FakeAgent()
         self.reply = reply
@@ -70,12 +70,12 @@ class ChannelServer:
         Sanic.test_mode = True
         self.app = Sanic(f"web-test-{uuid.uuid4().hex[:8]}")
         self.app.ctx.agent = self.agent
-        self.app.blueprint(channel.blueprint(self.handle), url_prefix="/webhooks/web")
+        self.app.blueprint(channel.blueprint(self.handle), url_prefix=f"/webhooks/{channel.name()}")
         self.loop = asyncio.new_event_loop()
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}/webhooks/web"
+        self.url = f"http://127.0.0.1:{self.port}/webhooks/{channel.name()}"
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
 

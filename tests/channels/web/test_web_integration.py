@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -21,7 +22,9 @@ pytestmark = pytest.mark.integration
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not StackSettings.from_env().model_path.exists():
         pytest.fail("no trained model: run `make train` first")
-    running = Stack(stack_settings(tmp_path_factory.mktemp("web-stack")))
+    settings = stack_settings(tmp_path_factory.mktemp("web-stack"))
+    # An operator's shop on its own origin embeds the widget (WIDGET_ALLOWED_ORIGINS).
+    running = Stack(replace(settings, widget_allowed_origins=("http://shop.example",)))
     running.start(timeout=240)
     yield running
     running.stop()
@@ -119,18 +122,24 @@ def test_the_mall_server_can_get_a_token_for_a_signed_in_customer(stack: Stack, 
     assert "王女士" in texts(say(web, granted.json()["token"], "你好"))
 
 
-def test_the_widget_can_be_loaded_and_called_from_another_origin(web: str) -> None:
+def test_the_widget_can_be_loaded_and_called_from_a_configured_origin_only(web: str) -> None:
     script = requests.get(f"{web}/widget.js", timeout=10)
     assert script.status_code == 200 and "MallAssistant" in script.text
-    preflight = requests.options(
-        f"{web}/webhook",
-        headers={
-            "Origin": "http://shop.example",
-            "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "authorization,content-type",
-        },
-        timeout=10,
-    )
-    assert preflight.status_code == 200
-    assert preflight.headers["Access-Control-Allow-Origin"] in ("*", "http://shop.example")
-    assert "authorization" in preflight.headers["Access-Control-Allow-Headers"].lower()
+
+    def preflight(origin: str) -> requests.Response:
+        return requests.options(
+            f"{web}/webhook",
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization,content-type",
+            },
+            timeout=10,
+        )
+
+    allowed = preflight("http://shop.example")
+    assert allowed.status_code == 200
+    assert allowed.headers["Access-Control-Allow-Origin"] == "http://shop.example"
+    assert "authorization" in allowed.headers["Access-Control-Allow-Headers"].lower()
+    other = preflight("http://other-shop.example").headers.get("Access-Control-Allow-Origin")
+    assert other not in ("*", "http://other-shop.example")

@@ -275,3 +275,13 @@ async def test_get_verification_signature_is_the_published_algorithm(
     }
     answer = harness.channel.handler.verify_server({k: [v] for k, v in query.items()})
     assert answer.body == "abc"
+
+
+async def test_a_customer_writing_faster_than_a_person_is_told_to_slow_down(
+    make_harness: MakeHarness,
+) -> None:
+    harness = make_harness(sender_rate_limit="3/60")
+    answers = [await harness.say("o-flood", f"第{n}条") for n in range(5)]
+    assert harness.rasa.texts == ["第0条", "第1条", "第2条"]  # the rest never reach Rasa
+    assert harness.reply_text(answers[3]) == "您发送消息太频繁了，请稍等片刻再发。"
+    assert harness.reply_text(await harness.say("o-someone-else", "在吗")) == "收到：在吗"

@@ -62,3 +62,13 @@ def test_api_base_url_and_account_type_are_read() -> None:
 def test_channel_is_named_wechat() -> None:
     assert WeChatInput.name() == "wechat"
     assert WeChatInput.from_credentials(LAUNCHED).url_prefix() == "wechat"
+
+
+def test_rate_limits_come_from_the_credentials() -> None:
+    from security.ratelimit import Limit
+
+    base = {"token": "t", "app_id": "wx1", "app_secret": "s"}
+    settings = WeChatSettings.from_credentials({**base, "sender_rate_limit": "5/30"})
+    assert settings.sender_limit == Limit(5, 30) and settings.client_limit == Limit(600, 60)
+    with pytest.raises(WeChatConfigError, match="WECHAT_CLIENT_RATE_LIMIT"):
+        WeChatSettings.from_credentials({**base, "client_rate_limit": "lots"})

@@ -1,0 +1,1 @@
+"""The agent desk: everything a browser reaches besides the chat channels (console, demo shop)."""

@@ -1,1 +1,0 @@
-"""The agent console: people take over handed-off conversations here."""
