@@ -29,6 +29,10 @@ SORRY_LINE = "抱歉，我这边出了点小问题，没能处理好您的请求
 class MallAction(Action, ABC):
     """An action that talks to the mall; subclasses implement `respond`."""
 
+    # Whether a second request in the customer's message is offered after the answer (not
+    # when the conversation goes to a person).
+    offers_second_request = True
+
     def __init__(self, mall: MallClient | None = None) -> None:
         # The executor builds every action with no arguments at import: build the client
         # only when a conversation first needs it.
@@ -73,7 +77,10 @@ class MallAction(Action, ABC):
             dispatcher.utter_message(text=SORRY_LINE)
             return []
         # "退货 另外运费谁出": the first request is answered, the second is offered.
-        offer_second_request(dispatcher, tracker)
+        if self.offers_second_request and not any(
+            event.get("event") in ("pause", "followup") for event in events
+        ):
+            offer_second_request(dispatcher, tracker)
         return events
 
     @abstractmethod

@@ -103,6 +103,8 @@ def _profile_view(profile: dict[str, Any] | None) -> dict[str, Any] | None:
 class ActionHandoff(MallAction):
     """Open a handoff and pause the bot, or offer to take a message when nobody can answer."""
 
+    offers_second_request = False
+
     def name(self) -> str:
         """Action name in domain.yml."""
         return "action_handoff"
@@ -158,6 +160,8 @@ class ActionHandoff(MallAction):
 
 class ActionLeaveMessage(MallAction):
     """Record what the customer wrote (and a call-back number in it) for the offline team."""
+
+    offers_second_request = False
 
     def name(self) -> str:
         """Action name in domain.yml."""

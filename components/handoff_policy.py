@@ -130,11 +130,11 @@ class HandoffPolicy(Policy):
         return {
             # Above the RulePolicy (4): a trigger overrides whatever the rules would say.
             "priority": 5,
-            "angry_score": -0.6,
-            "negative_score": -0.4,
+            "angry_score": -0.7,
+            "negative_score": -0.5,
             "negative_streak": 3,
             "complaint_intent": "complaint",
-            "complaint_score": -0.5,
+            "complaint_score": -0.65,
             "request_human_intent": "request_human",
             "fallbacks_in_a_row": 2,
         }

@@ -182,7 +182,9 @@ def _default_config() -> dict[str, Any]:
         "person_weight": 3.5,
         # What the intent classifier's confidence in an intent adds to the log-odds of "at
         # least mild", "at least negative" and "angry" (the component runs after it).
-        "intent_weights": {"complaint": [1.5, 1.5, 0.0]},
+        # A complaint is upset by nature; a question about an existing order is more often
+        # impatient than not. Measured on real chat (README).
+        "intent_weights": {"complaint": [3.0, 3.0, 0.5], "ask_order_status": [1.0, 0.0, 0.0]},
         # VADER compound scores closer to 0 than this count as "no signal".
         "vader_min_signal": 0.05,
         "emoji_words": dict(DEFAULT_EMOJI_WORDS),

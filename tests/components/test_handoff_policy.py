@@ -70,20 +70,22 @@ def test_a_neutral_question_is_left_to_the_rules(tmp_path: Any) -> None:
 def test_a_mild_complaint_is_left_to_the_rules(tmp_path: Any) -> None:
     policy = make_policy(tmp_path)
     assert predicted(policy, said("线头有点多", "complaint", -0.1))[0] is None
-    action, events = predicted(policy, said("质量太差了 失望", "complaint", -0.55))
+    # A calm defect report reads "negative" (about -0.6): the after-sales answer, no person.
+    assert predicted(policy, said("收到就是坏的", "complaint", -0.62))[0] is None
+    action, events = predicted(policy, said("质量太差了 太失望了", "complaint", -0.68))
     assert action == "action_handoff" and events == [SlotSet("handoff_reason", "angry_complaint")]
 
 
 def test_negativity_that_persists_hands_off(tmp_path: Any) -> None:
     policy = make_policy(tmp_path)
     two = [
-        said("还没到吗", "ask_order_status", -0.45),
+        said("说好今天到的 又没到", "ask_order_status", -0.55),
         answered(),
-        said("都几天了", "ask_order_status", -0.42),
+        said("都几天了 一点消息没有", "ask_order_status", -0.6),
         answered(),
     ]
-    assert predicted(policy, *two, said("怎么这么慢", "ask_order_status", 0.1))[0] is None
-    action, events = predicted(policy, *two, said("等了五天了", "ask_order_status", -0.5))
+    assert predicted(policy, *two, said("怎么这么慢", "ask_order_status", -0.3))[0] is None
+    action, events = predicted(policy, *two, said("等了五天了 还是没有", "ask_order_status", -0.52))
     assert action == "action_handoff"
     assert events == [SlotSet("handoff_reason", "persistent_negativity")]
 

@@ -37,14 +37,15 @@ def test_ordinary_messages_rarely_hand_off_and_angry_ones_do(stack: Stack) -> No
     assert len(neutral) >= 100 and len(angry) >= 50
     false_alarms = [text for text in neutral if handed_off(stack, text)]
     missed = [text for text in angry if not handed_off(stack, text)]
+    allowed_false, required_caught = len(neutral) * 3 // 100, len(angry) * 3 // 4
     print(
         f"\nhandoff: {len(false_alarms)}/{len(neutral)} ordinary messages handed off "
-        f"(at most 3 allowed); {len(angry) - len(missed)}/{len(angry)} angry ones "
-        f"(at least 45 required)"
+        f"(at most {allowed_false} allowed); {len(angry) - len(missed)}/{len(angry)} angry "
+        f"ones (at least {required_caught} required)"
     )
     for text in false_alarms:
         print(f"  ordinary, handed off: {text}")
     for text in missed:
         print(f"  angry, not handed off: {text}")
-    assert len(false_alarms) <= 3
-    assert len(angry) - len(missed) >= 45
+    assert len(false_alarms) <= allowed_false
+    assert len(angry) - len(missed) >= required_caught

@@ -82,10 +82,19 @@ NOT_IN_DEMO_DATA = {
 }
 
 
+# Stories whose answer depends on the topic the customer's words choose (the replay sends
+# intents, not words); tests/integration/test_after_sales.py sends their words instead.
+NEEDS_THE_WORDS = {
+    "price protection is answered, not a coupon offer": "a topic of ask_discount",
+}
+
+
 @pytest.mark.parametrize("story", STORIES, ids=[story.block_name for story in STORIES])
 def test_story_replays_through_the_real_stack(stack: Stack, story: Any) -> None:
     if story.block_name in NOT_IN_DEMO_DATA:
         pytest.skip(f"not reproducible with the demo data: {NOT_IN_DEMO_DATA[story.block_name]}")
+    if story.block_name in NEEDS_THE_WORDS:
+        pytest.skip(f"the answer follows the words: {NEEDS_THE_WORDS[story.block_name]}")
     messages, expected_actions, expected_slots = _expected(story)
     customer = Customer(stack.settings.rasa_url, sender=f"web-replay-{uuid.uuid4().hex[:10]}")
     for message in messages:
