@@ -118,6 +118,19 @@ DEFAULT_PERSON_TERMS: tuple[str, ...] = (
     r"\breal person",
 )
 
+# Having to ask again: the repeated contact that turns impatience into anger (又, 第三次,
+# 说了多少遍, 每次都). Each found adds repeat_weight to "at least negative" and "angry".
+DEFAULT_REPEAT_TERMS: tuple[str, ...] = (
+    "又(?:要|得|是|让|不|没)",
+    r"第[二三四五六七八九十几\d]+(?:次|遍|回)",
+    "(?:多少|好几|几)(?:次|遍|回)了",
+    "说了(?:多少|好几|几)",
+    "一遍(?:又一遍|一遍)",
+    "每次都",
+    "重复(?:一遍|一次|说)",
+    "还是没(?:有)?(?:人|消息|回复|处理|解决)",
+)
+
 # Chat emoji whose names carry no feeling for VADER ("thumbs up", "pouting face"); each is read
 # as an English word of the same feeling instead.
 DEFAULT_EMOJI_WORDS: dict[str, str] = {
@@ -180,6 +193,8 @@ def _default_config() -> dict[str, Any]:
         "punctuation_weight": 1.0,
         "person_terms": list(DEFAULT_PERSON_TERMS),
         "person_weight": 3.5,
+        "repeat_terms": list(DEFAULT_REPEAT_TERMS),
+        "repeat_weight": 1.0,
         # What the intent classifier's confidence in an intent adds to the log-odds of "at
         # least mild", "at least negative" and "angry" (the component runs after it).
         # A complaint is upset by nature; a question about an existing order is more often
@@ -230,6 +245,7 @@ def _check_config(full: dict[str, Any]) -> None:
         "alarm_weight",
         "punctuation_weight",
         "person_weight",
+        "repeat_weight",
         "vader_min_signal",
     ):
         if float(full[key]) < 0:
@@ -240,7 +256,7 @@ def _check_config(full: dict[str, Any]) -> None:
                 f"SentimentAnalyzer: intent_weights.{intent} needs three numbers "
                 "(at least mild, at least negative, angry)."
             )
-    for term in [*full["alarm_terms"], *full["person_terms"]]:
+    for term in [*full["alarm_terms"], *full["person_terms"], *full["repeat_terms"]]:
         try:
             re.compile(str(term))
         except re.error as error:
@@ -312,6 +328,7 @@ class SentimentModel:
         self._person_terms = [
             re.compile(str(term), re.IGNORECASE) for term in config["person_terms"]
         ]
+        self._repeat_terms = [re.compile(str(term)) for term in config["repeat_terms"]]
         self._emoji_words = {str(k): str(v) for k, v in config["emoji_words"].items()}
         self._emoji = set(self._vader.emojis) | set(self._emoji_words)
         self._intent_weights = {
@@ -377,6 +394,7 @@ class SentimentModel:
         # text without placeholders ("订单编号:[ORDERID_1]" must not read as the emoticon ":[").
         alarms = self._alarms(text)
         person = any(term.search(text) for term in self._person_terms)
+        repeats = sum(1 for term in self._repeat_terms if term.search(text))
         text = blank_placeholders(text)
         han = bool(_HAN.search(text))
         latin = bool(_LATIN_WORD.search(text))
@@ -389,7 +407,7 @@ class SentimentModel:
         if han:
             # The Chinese model reads the Chinese: English words and emoji are VADER's.
             chinese = _LATIN_WORD.sub(" ", text) if latin else text
-            scores.append(self._chinese_score(chinese, alarms, person, intents or {}))
+            scores.append(self._chinese_score(chinese, alarms, person, intents or {}, repeats))
         elif alarms:
             scores.append(-math.tanh(self._alarm_logit(alarms) / 2))
         if latin or emoji:
@@ -437,7 +455,12 @@ class SentimentModel:
         return list(dict.fromkeys(found))
 
     def _chinese_score(
-        self, text: str, alarms: Sequence[str], person: bool, intents: dict[str, float]
+        self,
+        text: str,
+        alarms: Sequence[str],
+        person: bool,
+        intents: dict[str, float],
+        repeats: int = 0,
     ) -> float:
         row = self._vectorizer.transform([text])
         logits = row.data @ self.weights[row.indices] + self.intercepts
@@ -445,8 +468,9 @@ class SentimentModel:
         alarm = float(self.config["alarm_weight"]) * terms
         punctuation = float(self.config["punctuation_weight"]) * shouting
         logits[0] += punctuation + (float(self.config["person_weight"]) if person else 0.0)
-        logits[1] += alarm + punctuation
-        logits[2] += alarm
+        repeat = float(self.config["repeat_weight"]) * min(repeats, 2)
+        logits[1] += alarm + punctuation + repeat
+        logits[2] += alarm + repeat
         for intent, weights in self._intent_weights.items():
             confidence = intents.get(intent, 0.0)
             if confidence:

@@ -63,7 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("configs", nargs="*", type=Path)
     args = parser.parse_args(argv)
-    configs = args.configs or [ROOT / "config.yml", *sorted((ROOT / "alternatives").glob("*.yml"))]
+    configs = [path.resolve() for path in args.configs] or [
+        ROOT / "config.yml",
+        *sorted((ROOT / "alternatives").glob("*.yml")),
+    ]
     configs = [c for c in configs if "pretrained" not in c.name or os.environ.get("LM_WEIGHTS")]
     dev = eval_real.read_dev_set() or []
     eval_real._quiet_rasa()
