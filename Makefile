@@ -98,10 +98,10 @@ bench: venv ## Per-turn latency and throughput vs a stock `rasa init` bot (print
 	@$(PY) bench/bench_turns.py
 
 eval-real: venv ## Score the model on real shop chat (../shared, skipped when absent) beside the own test set
-	@$(PY) scripts/eval_real.py
+	@PYTHONWARNINGS=ignore TF_CPP_MIN_LOG_LEVEL=3 $(PY) scripts/eval_real.py
 
 eval-sentiment: venv ## Sentiment: ROC AUC, precision/recall and latency (shared reviews + chat sets)
-	@$(PY) -m components.sentiment_eval $(if $(wildcard models/mall-assistant.tar.gz),--model models/mall-assistant.tar.gz,)
+	@PYTHONWARNINGS=ignore TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m components.sentiment_eval $(if $(wildcard models/mall-assistant.tar.gz),--model models/mall-assistant.tar.gz,)
 
 demo: venv ## Print a sample sales conversation through the web channel (make run first)
 	@$(PY) scripts/demo_conversation.py

@@ -327,6 +327,7 @@ def intent_table(scores: Scores) -> str:
 def _quiet_rasa() -> None:
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
     import warnings
 
     from rasa.utils.common import configure_logging_and_warnings
@@ -335,6 +336,10 @@ def _quiet_rasa() -> None:
     configure_logging_and_warnings(logging.ERROR)
     configure_structlog(logging.ERROR)
     warnings.filterwarnings("ignore")
+    # Jieba logs its dictionary loading at debug level through a handler of its own.
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
 
 
 async def evaluate(model: Path, dev: Sequence[Example]) -> dict[str, Any]:
