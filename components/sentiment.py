@@ -94,6 +94,19 @@ DEFAULT_ALARM_TERMS: tuple[str, ...] = (
     # "Get lost", not a drum (滚筒), a wheel (滚轮) or a roller (滚刷, 滚珠).
     "滚(?![筒轮动刷珠])",
     "愤怒",
+    # Swearing, spelt out or abbreviated, with lookarounds for the innocent neighbours:
+    # 妈妈的 (mum's), 去死皮 (exfoliating), 我靠近 (I move closer).
+    "(?<!妈)妈的",
+    "[你他尼]妈(?!妈)",
+    "特么",
+    "卧槽",
+    "我靠(?![近着在墙])",
+    "狗屁",
+    "操你",
+    "去死(?!皮)",
+    "混蛋",
+    "王八蛋",
+    r"(?i)\b(?:tmd|mmp|nmd|cnm|sb)\b",
     r"\bscam",
     r"\bfraud",
 )

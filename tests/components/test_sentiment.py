@@ -108,6 +108,17 @@ def test_products_named_like_insults_are_not_anger(trained: SentimentAnalyzer) -
         assert result["alarms"] == []
 
 
+def test_swearing_is_anger_and_its_innocent_neighbours_are_not(
+    trained: SentimentAnalyzer,
+) -> None:
+    for text in ("你妈的 倒是说话啊", "Mmp", "tmd 又没发货", "卧槽 什么破东西"):
+        result = trained.score(text)
+        assert result["alarms"], (text, result)
+        assert result["label"] == "negative", (text, result)
+    for text in ("给我妈妈的生日礼物 能包装一下吗", "去死皮膏有货吗", "我靠近路由器就连上了"):
+        assert trained.score(text)["alarms"] == [], text
+
+
 def test_strong_chat_signals_are_reported(trained: SentimentAnalyzer) -> None:
     result = trained.score("再不退款我就去12315投诉！！！")
     assert {"12315", "投诉", "！！！"} <= set(result["alarms"])
