@@ -330,6 +330,8 @@ def _quiet_rasa() -> None:
     os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
     import warnings
 
+    # Sanic turns deprecation warnings back on ("once") when it is imported: import it first.
+    import sanic  # noqa: F401
     from rasa.utils.common import configure_logging_and_warnings
     from rasa.utils.log_utils import configure_structlog
 
