@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
-from weakref import WeakKeyDictionary
+from weakref import WeakKeyDictionary, WeakSet
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
@@ -14,6 +16,8 @@ from sqlalchemy.orm import Session, joinedload
 from mall.errors import NotFound
 from mall.models import CatalogueVersion, Category, Product
 from mall.services import text_match
+
+logger = logging.getLogger(__name__)
 
 
 class ProductRow(Protocol):
@@ -70,33 +74,78 @@ class _Indexed:
     token: str | None
     names: text_match.NameIndex
     categories: dict[str, str]  # product id -> category id
+    build_seconds: float
 
 
 # One index per database (keyed by its connection pool), rebuilt when the catalogue
 # version token changes: matching then costs the same for 40 products or 50,000.
 _indexes: WeakKeyDictionary[Any, _Indexed] = WeakKeyDictionary()
+_rebuilding: WeakSet[Any] = WeakSet()
 _index_lock = threading.Lock()
+# An index that took longer than this to build is rebuilt in the background after a
+# change, the previous one answering meanwhile (a few seconds at 50,000 products), so no
+# customer's request waits for it; a smaller catalogue is rebuilt on the spot.
+INLINE_REBUILD_SECONDS = 0.25
+
+
+def _token(session: Session) -> str | None:
+    return session.scalar(select(CatalogueVersion.token).where(CatalogueVersion.id == 1))
+
+
+def _build(session: Session, token: str | None) -> _Indexed:
+    started = time.perf_counter()
+    products = _all_products(session)
+    return _Indexed(
+        token=token,
+        names=text_match.NameIndex(
+            [text_match.names_of(p.id, p.name, p.aliases) for p in products]
+        ),
+        categories={p.id: p.category_id for p in products},
+        build_seconds=time.perf_counter() - started,
+    )
 
 
 def _index(session: Session) -> _Indexed:
-    token = session.scalar(select(CatalogueVersion.token).where(CatalogueVersion.id == 1))
+    token = _token(session)
     pool = session.get_bind().pool
     current = _indexes.get(pool)
     if current is not None and token is not None and current.token == token:
         return current
+    if current is not None and token is not None and current.build_seconds > INLINE_REBUILD_SECONDS:
+        _rebuild_in_background(session.get_bind())
+        return current
     with _index_lock:
         current = _indexes.get(pool)
         if current is None or token is None or current.token != token:
-            products = _all_products(session)
-            current = _Indexed(
-                token=token,
-                names=text_match.NameIndex(
-                    [text_match.names_of(p.id, p.name, p.aliases) for p in products]
-                ),
-                categories={p.id: p.category_id for p in products},
-            )
+            current = _build(session, token)
             _indexes[pool] = current
         return current
+
+
+def _rebuild_in_background(engine: Any) -> None:
+    with _index_lock:
+        if engine.pool in _rebuilding:
+            return
+        _rebuilding.add(engine.pool)
+
+    def rebuild() -> None:
+        try:
+            with Session(bind=engine, future=True) as session:  # reads only
+                built = _build(session, _token(session))
+            with _index_lock:
+                _indexes[engine.pool] = built
+        except Exception:
+            logger.exception("rebuilding the product index failed; the previous one answers")
+        finally:
+            with _index_lock:
+                _rebuilding.discard(engine.pool)
+
+    threading.Thread(target=rebuild, name="product-index", daemon=True).start()
+
+
+def warm_up(*, session: Session) -> None:
+    """Build the product index now (at start-up), not on the first customer's request."""
+    _index(session)
 
 
 def search_products(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -124,8 +123,8 @@ class NameIndex:
     Each method gives the same ids in the same order as its linear function on the same
     catalogue, at a cost that depends on the words looked up rather than on how many
     products there are: a dictionary of whole terms (first character -> term lengths) for
-    exact and mentioned names, character bigrams for words inside names, and characters
-    for near matches.
+    exact and mentioned names, character bigrams for words inside names, and characters by
+    term size for near matches.
     """
 
     def __init__(self, catalogue: Sequence[Names]) -> None:
@@ -137,6 +136,7 @@ class NameIndex:
         self._term_size: list[int] = []
         unigrams: dict[str, list[int]] = {}
         bigrams: dict[str, list[int]] = {}
+        by_size: dict[tuple[str, int], list[int]] = {}
         for position, names in enumerate(catalogue):
             for term in names.terms:
                 by_term.setdefault(term, []).append(position)
@@ -148,12 +148,15 @@ class NameIndex:
                 self._term_size.append(len(characters))
                 for character in characters:
                     unigrams.setdefault(character, []).append(index)
+                    by_size.setdefault((character, len(characters)), []).append(index)
                 for bigram in {term[i : i + 2] for i in range(len(term) - 1)}:
                     bigrams.setdefault(bigram, []).append(index)
         self._by_term = by_term
         self._lengths = {first: sorted(found) for first, found in lengths.items()}
         self._unigrams = unigrams
         self._bigrams = bigrams
+        self._by_size = by_size
+        self._sizes = sorted(set(self._term_size))
 
     def __len__(self) -> int:
         return len(self.product_ids)
@@ -214,17 +217,26 @@ class NameIndex:
     def near_matches(self, query: str, *, limit: int = 3) -> list[str]:
         """Like near_matches(query, catalogue, limit=limit)."""
         characters = set(query)
-        shared = Counter(chain.from_iterable(self._unigrams.get(c, ()) for c in characters))
         best: dict[int, float] = {}
-        for term, count in shared.items():
-            if count < SUGGESTION_MIN_SHARED:
+        for size in self._sizes:
+            # Terms of `size` distinct characters need this many in common with the query.
+            needed = SUGGESTION_MIN_SHARED
+            while needed <= min(len(characters), size) and (
+                2 * needed / (len(characters) + size) < SUGGESTION_MIN_SCORE
+            ):
+                needed += 1
+            if needed > min(len(characters), size):
                 continue
-            # dice(query, term), from the counts the postings already give.
-            score = 2 * count / (len(characters) + self._term_size[term])
-            position = self._term_product[term]
-            if score > best.get(position, 0.0):
-                best[position] = score
-        scored = sorted(
-            (-score, position) for position, score in best.items() if score >= SUGGESTION_MIN_SCORE
-        )
+            # Such a term contains one of any len - needed + 1 of the query's characters:
+            # the rarest ones give the fewest candidates (prefix filtering).
+            postings = sorted((self._by_size.get((c, size), ()) for c in characters), key=len)
+            for term in set(chain.from_iterable(postings[: len(characters) - needed + 1])):
+                count = len(characters.intersection(self._terms[term]))
+                if count < needed:
+                    continue
+                score = 2 * count / (len(characters) + size)  # dice(query, term)
+                position = self._term_product[term]
+                if score > best.get(position, 0.0):
+                    best[position] = score
+        scored = sorted((-score, position) for position, score in best.items())
         return [self.product_ids[position] for _, position in scored[:limit]]

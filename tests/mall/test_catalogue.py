@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
+import pytest
 from fastapi.testclient import TestClient
 
 from mall import schemas
 from mall.db import Database
 from mall.models import Product
+from mall.services import catalogue as catalogue_service
 
 
 def ids(items: list[dict]) -> list[str]:
@@ -206,3 +209,21 @@ def test_a_price_change_shows_in_suggestions_at_once(
         session.get(Product, "P1002").price = Decimal("188")
     suggestions = client.get("/products/resolve", params={"q": "声悦"}).json()["suggestions"]
     assert {s["id"]: s["price"] for s in suggestions}["P1002"] == 188.0
+
+
+def test_a_large_catalogue_is_reindexed_in_the_background(
+    client: TestClient, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every index counts as slow to build: after a change the previous one answers until
+    # the new one is ready, and then the new product is found.
+    monkeypatch.setattr(catalogue_service, "INLINE_REBUILD_SECONDS", -1.0)
+    client.get("/products/resolve", params={"q": "耳机"})
+    _add_product(database, "P1903", "声悦Sleep睡眠耳机", ["睡眠耳机"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        product = client.get("/products/resolve", params={"q": "睡眠耳机"}).json()["product"]
+        if product is not None and product["id"] == "P1903":
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the rebuilt index never answered")
