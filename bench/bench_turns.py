@@ -2,8 +2,11 @@
 
 Both assistants run on this machine in the same run, so the figures compare like with like:
     python bench/bench_turns.py [--conversations 30] [--users 4] [--duration 20]
+                                [--long-turns 200]
 The mall assistant's turns include the action server and the mall service (profile look-up,
 product resolution, coupon choice and issue); the stock bot only answers with responses.
+`--long-turns N` adds one conversation of N turns (the flow over and over) and compares its
+first ten turns with its last ten: what a turn costs as the conversation grows.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import requests
@@ -46,6 +49,7 @@ class Result:
     loaded: list[float]
     load_seconds: float
     rss_mb: float
+    long: list[float] = field(default_factory=list)
 
     def row(self) -> list[str]:
         """The figures printed for this assistant."""
@@ -56,6 +60,16 @@ class Result:
             f"{_pct(self.loaded, 50) * 1000:.0f}",
             f"{_pct(self.loaded, 95) * 1000:.0f}",
             f"{self.rss_mb:.0f}",
+        ]
+
+    def long_row(self) -> list[str]:
+        """Median of the long conversation's first and last ten turns, and their ratio."""
+        first = statistics.median(self.long[:10])
+        last = statistics.median(self.long[-10:])
+        return [
+            f"{first * 1000:.0f}",
+            f"{last * 1000:.0f}",
+            f"{last / first:.2f}x",
         ]
 
 
@@ -103,7 +117,11 @@ def measure(
         thread.start()
     for thread in threads:
         thread.join()
-    return Result(single, loaded, time.monotonic() - started, rss())
+    result = Result(single, loaded, time.monotonic() - started, rss())
+    if args.long_turns:
+        turns = (flow * (args.long_turns // len(flow) + 1))[: args.long_turns]
+        result.long = _conversation(url, turns, f"bench-long-{uuid.uuid4().hex[:12]}")
+    return result
 
 
 def _rss_mb(pids: list[int]) -> float:
@@ -202,7 +220,15 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=4, help="concurrent users for throughput")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of concurrent load")
     parser.add_argument("--skip-stock", action="store_true", help="only the mall assistant")
+    parser.add_argument(
+        "--long-turns",
+        type=int,
+        default=0,
+        help="also one conversation this long (at least 20 turns): first vs last ten turns",
+    )
     args = parser.parse_args()
+    if args.long_turns and args.long_turns < 20:
+        parser.error("--long-turns needs at least 20 turns")
     with tempfile.TemporaryDirectory(prefix="mall-bench-") as tmp:
         workdir = Path(tmp)
         results = {"mall assistant (sales flow)": bench_mall_assistant(args, workdir)}
@@ -217,16 +243,26 @@ def main() -> None:
         f"{args.users} users p95 ms",
         "RSS MB",
     ]
-    rows = [[name, *result.row()] for name, result in results.items()]
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    print()
-    for row in [header, *rows]:
-        print("  ".join(str(cell).rjust(width) for cell, width in zip(row, widths, strict=True)))
+    _print_table(header, [[name, *result.row()] for name, result in results.items()])
     turns = len(SALES_FLOW) * args.conversations
     print(
         f"\n{turns} single-user turns each, then {args.users} users for {args.duration:.0f} s; "
         "RSS = resident memory of all the assistant's processes after the run."
     )
+    if args.long_turns:
+        n = args.long_turns
+        _print_table(
+            ["", "turns 1-10 p50 ms", f"turns {n - 9}-{n} p50 ms", "last / first"],
+            [[name, *result.long_row()] for name, result in results.items()],
+        )
+        print(f"\nOne conversation of {n} turns per assistant (its flow repeated).")
+
+
+def _print_table(header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    print()
+    for row in [header, *rows]:
+        print("  ".join(str(cell).rjust(width) for cell, width in zip(row, widths, strict=True)))
 
 
 if __name__ == "__main__":

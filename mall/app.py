@@ -7,6 +7,7 @@ the agent desk call it, each with the service token. Nothing here is meant for a
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,6 +27,7 @@ from mall.models import Coupon, utcnow
 from mall.policies import load_guides, load_policies
 from mall.routes import agents, catalogue, coupons, customers, handoffs, orders, policies
 from mall.routes.deps import MallJSONResponse
+from mall.services import catalogue as catalogue_service
 from mall.settings import Settings
 from security.tokens import require_secret
 
@@ -108,6 +110,14 @@ def _document_the_token(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _warm_up(database: Database) -> None:
+    try:
+        with database.read_session() as session:
+            catalogue_service.warm_up(session=session)
+    except Exception:  # the first request that needs the index builds it instead
+        logger.warning("product index not built at start-up", exc_info=True)
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     """Build the mall API on the settings' database (or on `database`, for tests).
 
@@ -121,6 +131,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         logger.info("mall service ready (database %s)", database.engine.url)
+        # The product index is built beside the first requests, which wait for it if needed.
+        threading.Thread(target=_warm_up, args=(database,), daemon=True).start()
         yield
         database.dispose()
 

@@ -6,8 +6,10 @@ request can never slide into one query per row.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import (
@@ -24,10 +26,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     text,
+    update,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.orm import Session, declarative_base, relationship
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -157,6 +161,33 @@ class Sku(Base):
     product = relationship(Product, lazy="raise", back_populates="skus")
 
     __table_args__ = (CheckConstraint("stock >= 0", name="stock_not_negative"),)
+
+
+class CatalogueVersion(Base):
+    """One row whose token changes in every transaction that adds, edits or removes a product.
+
+    Processes that keep the catalogue in memory (the product index) compare the token
+    instead of reloading the products; see `_bump_catalogue_version`.
+    """
+
+    __tablename__ = "catalogue_version"
+
+    id = Column(Integer, primary_key=True)
+    token = Column(String(32), nullable=False)
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_catalogue_version(session: Session, _context: Any, _instances: Any) -> None:
+    # Every product write goes through the ORM (seeding, the services), so this one hook
+    # keeps the token honest; a random token is never reused, even after a rollback.
+    changed = chain(session.new, session.dirty, session.deleted)
+    if any(isinstance(instance, Product) for instance in changed):
+        session.execute(
+            update(CatalogueVersion)
+            .where(CatalogueVersion.id == 1)
+            .values(token=uuid.uuid4().hex)
+            .execution_options(synchronize_session=False)
+        )
 
 
 # ---- customers and behaviour ----

@@ -23,6 +23,7 @@ from sanic.response import HTTPResponse
 
 from channels import delivery, safety
 from channels.ratelimits import RateLimited, client_address, too_many
+from channels.tracker_store import retrieve_since
 from channels.web.history import conversation_items, items_after
 from channels.web.notify import Notifier
 from channels.web.tokens import (
@@ -330,7 +331,7 @@ class WebInput(InputChannel):
         try:
             while True:
                 waiter.clear()
-                tracker = await tracker_store.retrieve(sender_id)
+                tracker = await retrieve_since(tracker_store, sender_id, after - OVERLAP_SECONDS)
                 items = conversation_items(tracker.events) if tracker is not None else []
                 new = items_after(items, after)
                 remaining = deadline - loop.time()

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
+from weakref import WeakKeyDictionary, WeakSet
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from mall.errors import NotFound
-from mall.models import Category, Product
+from mall.models import CatalogueVersion, Category, Product
 from mall.services import text_match
+
+logger = logging.getLogger(__name__)
 
 
 class ProductRow(Protocol):
@@ -51,35 +56,113 @@ _SUMMARY_COLUMNS = (
 )
 
 
-def _all_products(session: Session, category: str | None = None) -> list[ProductRow]:
-    # The whole catalogue in one query: alias matching happens in Python because
-    # aliases live in a JSON list, and a mall's catalogue is small enough for that.
-    statement = select(*_SUMMARY_COLUMNS).order_by(Product.id)
-    if category:
-        statement = statement.where(Product.category_id == category)
-    return list(session.execute(statement).all())
+def _all_products(session: Session) -> list[ProductRow]:
+    return list(session.execute(select(*_SUMMARY_COLUMNS).order_by(Product.id)).all())
 
 
-@lru_cache(maxsize=4096)
-def _names_of(product_id: str, name: str, aliases: tuple[str, ...]) -> text_match.Names:
-    # Keyed on the names themselves, so an edited product is simply normalised afresh.
-    return text_match.names_of(product_id, name, aliases)
+def _rows(session: Session, ids: list[str]) -> list[ProductRow]:
+    """The summary rows of `ids`, in that order."""
+    if not ids:
+        return []
+    rows = session.execute(select(*_SUMMARY_COLUMNS).where(Product.id.in_(ids))).all()
+    by_id = {row.id: row for row in rows}
+    return [by_id[i] for i in ids if i in by_id]
 
 
-def _names(products: list[ProductRow]) -> list[text_match.Names]:
-    return [_names_of(p.id, p.name, tuple(p.aliases)) for p in products]
+@dataclass(frozen=True)
+class _Indexed:
+    token: str | None
+    names: text_match.NameIndex
+    categories: dict[str, str]  # product id -> category id
+    build_seconds: float
+
+
+# One index per database (keyed by its connection pool), rebuilt when the catalogue
+# version token changes: matching then costs the same for 40 products or 50,000.
+_indexes: WeakKeyDictionary[Any, _Indexed] = WeakKeyDictionary()
+_rebuilding: WeakSet[Any] = WeakSet()
+_index_lock = threading.Lock()
+# An index that took longer than this to build is rebuilt in the background after a
+# change, the previous one answering meanwhile (a few seconds at 50,000 products), so no
+# customer's request waits for it; a smaller catalogue is rebuilt on the spot.
+INLINE_REBUILD_SECONDS = 0.25
+
+
+def _token(session: Session) -> str | None:
+    return session.scalar(select(CatalogueVersion.token).where(CatalogueVersion.id == 1))
+
+
+def _build(session: Session, token: str | None) -> _Indexed:
+    started = time.perf_counter()
+    products = _all_products(session)
+    return _Indexed(
+        token=token,
+        names=text_match.NameIndex(
+            [text_match.names_of(p.id, p.name, p.aliases) for p in products]
+        ),
+        categories={p.id: p.category_id for p in products},
+        build_seconds=time.perf_counter() - started,
+    )
+
+
+def _index(session: Session) -> _Indexed:
+    token = _token(session)
+    pool = session.get_bind().pool
+    current = _indexes.get(pool)
+    if current is not None and token is not None and current.token == token:
+        return current
+    if current is not None and token is not None and current.build_seconds > INLINE_REBUILD_SECONDS:
+        _rebuild_in_background(session.get_bind())
+        return current
+    with _index_lock:
+        current = _indexes.get(pool)
+        if current is None or token is None or current.token != token:
+            current = _build(session, token)
+            _indexes[pool] = current
+        return current
+
+
+def _rebuild_in_background(engine: Any) -> None:
+    with _index_lock:
+        if engine.pool in _rebuilding:
+            return
+        _rebuilding.add(engine.pool)
+
+    def rebuild() -> None:
+        try:
+            with Session(bind=engine, future=True) as session:  # reads only
+                built = _build(session, _token(session))
+            with _index_lock:
+                _indexes[engine.pool] = built
+        except Exception:
+            logger.exception("rebuilding the product index failed; the previous one answers")
+        finally:
+            with _index_lock:
+                _rebuilding.discard(engine.pool)
+
+    threading.Thread(target=rebuild, name="product-index", daemon=True).start()
+
+
+def warm_up(*, session: Session) -> None:
+    """Build the product index now (at start-up), not on the first customer's request."""
+    _index(session)
 
 
 def search_products(
     *, session: Session, q: str | None = None, category: str | None = None, limit: int = 20
 ) -> list[ProductRow]:
     """Products whose name or an alias contains `q`, optionally within one category."""
-    products = _all_products(session, category)
     query = text_match.normalise(q or "")
-    if query:
-        wanted = set(text_match.query_inside_names(query, _names(products)))
-        products = [p for p in products if p.id in wanted]
-    return products[:limit]
+    if not query:
+        statement = select(*_SUMMARY_COLUMNS).order_by(Product.id).limit(limit)
+        if category:
+            statement = statement.where(Product.category_id == category)
+        return list(session.execute(statement).all())
+    index = _index(session)
+    ids = index.names.query_inside_names(query)
+    if category:
+        ids = [i for i in ids if index.categories[i] == category]
+    return _rows(session, ids[:limit])
 
 
 def get_product(*, session: Session, product_id: str) -> Product:
@@ -113,34 +196,14 @@ def resolve_product(*, session: Session, q: str) -> Resolution:
     query = text_match.normalise(q)
     if not query:
         return Resolution(product=None)
-    products = _all_products(session)
-    by_id = {p.id: p for p in products}
-    catalogue = _names(products)
-    for finder in (
-        text_match.exact_matches,
-        text_match.query_inside_names,
-        _longest_mentions,
-    ):
-        ids = finder(query, catalogue)
+    names = _index(session).names
+    for finder in (names.exact_matches, names.query_inside_names, names.longest_mentions):
+        ids = finder(query)
         if len(ids) == 1:
             return Resolution(product=get_product(session=session, product_id=ids[0]))
         if ids:
-            return Resolution(product=None, suggestions=[by_id[i] for i in ids[:3]])
-    near = text_match.near_matches(query, catalogue)
-    return Resolution(product=None, suggestions=[by_id[i] for i in near])
-
-
-def _longest_mentions(query: str, catalogue: list[text_match.Names]) -> list[str]:
-    """Products whose longest mention in the query is the longest one there ('白色T恤' -> T恤)."""
-    best: dict[str, int] = {}
-    for names in catalogue:
-        lengths = [len(term) for term in names.terms if term in query]
-        if lengths:
-            best[names.product_id] = max(lengths)
-    if not best:
-        return []
-    top = max(best.values())
-    return [product_id for product_id, length in best.items() if length == top]
+            return Resolution(product=None, suggestions=_rows(session, ids[:3]))
+    return Resolution(product=None, suggestions=_rows(session, names.near_matches(query)))
 
 
 def match_products(*, session: Session, text: str) -> list[ProductRow]:
@@ -148,6 +211,4 @@ def match_products(*, session: Session, text: str) -> list[ProductRow]:
     query = text_match.normalise(text)
     if not query:
         return []
-    products = _all_products(session)
-    by_id = {p.id: p for p in products}
-    return [by_id[i] for i in text_match.mentions(query, _names(products))]
+    return _rows(session, _index(session).names.mentions(query))

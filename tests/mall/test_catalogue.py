@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from decimal import Decimal
+
+import pytest
 from fastapi.testclient import TestClient
 
 from mall import schemas
+from mall.db import Database
+from mall.models import Product
+from mall.services import catalogue as catalogue_service
 
 
 def ids(items: list[dict]) -> list[str]:
@@ -132,3 +139,91 @@ def test_unknown_product_is_404(client: TestClient) -> None:
     response = client.get("/products/P9999")
     assert response.status_code == 404
     assert response.json() == {"error": "not_found", "message": "没有找到商品 P9999"}
+
+
+# ---- the product index follows catalogue changes ----
+
+
+def _add_product(database: Database, product_id: str, name: str, aliases: list[str]) -> None:
+    with database.write_session() as session:
+        session.add(
+            Product(
+                id=product_id,
+                name=name,
+                category_id="digital",
+                supplier_id="sup-shenzhen-audio",
+                aliases=aliases,
+                list_price=Decimal("99"),
+                price=Decimal("89"),
+            )
+        )
+
+
+def test_a_product_added_after_a_lookup_is_found(client: TestClient, database: Database) -> None:
+    assert client.get("/products/resolve", params={"q": "骨传导"}).json()["product"] is None
+    _add_product(database, "P1901", "声悦Bone骨传导耳机", ["骨传导耳机"])
+    body = client.get("/products/resolve", params={"q": "骨传导"}).json()
+    assert body["product"]["id"] == "P1901"
+    assert ids(client.get("/products", params={"q": "声悦"}).json()["items"]) == [
+        "P1001",
+        "P1002",
+        "P1901",
+    ]
+
+
+def test_a_renamed_product_is_found_by_its_new_name_only(
+    client: TestClient, database: Database
+) -> None:
+    assert client.get("/products/resolve", params={"q": "水杯"}).json()["product"]["id"] == "P4006"
+    with database.write_session() as session:
+        cup = session.get(Product, "P4006")
+        cup.name = "不锈钢真空焖烧杯"
+        cup.aliases = ["焖烧杯"]
+    assert client.get("/products/resolve", params={"q": "焖烧杯"}).json()["product"]["id"] == (
+        "P4006"
+    )
+    assert "P4006" not in ids(client.get("/products", params={"q": "水杯"}).json()["items"])
+    text = "焖烧杯和充电宝一起买"
+    assert "P4006" in ids(client.get("/products/match", params={"text": text}).json()["items"])
+
+
+def test_a_change_made_through_another_connection_pool_is_seen(
+    client: TestClient, db_url: str
+) -> None:
+    # Another process (seeding, a second mall worker) writes through its own engine.
+    client.get("/products/resolve", params={"q": "耳机"})
+    other = Database(db_url)
+    try:
+        _add_product(other, "P1902", "声悦Kids儿童耳机", ["儿童耳机"])
+    finally:
+        other.dispose()
+    assert client.get("/products/resolve", params={"q": "儿童耳机"}).json()["product"]["id"] == (
+        "P1902"
+    )
+
+
+def test_a_price_change_shows_in_suggestions_at_once(
+    client: TestClient, database: Database
+) -> None:
+    with database.write_session() as session:
+        session.get(Product, "P1002").price = Decimal("188")
+    suggestions = client.get("/products/resolve", params={"q": "声悦"}).json()["suggestions"]
+    assert {s["id"]: s["price"] for s in suggestions}["P1002"] == 188.0
+
+
+def test_a_large_catalogue_is_reindexed_in_the_background(
+    client: TestClient, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every index counts as slow to build: after a change the previous one answers until
+    # the new one is ready, and then the new product is found.
+    monkeypatch.setattr(catalogue_service, "INLINE_REBUILD_SECONDS", -1.0)
+    client.get("/products/resolve", params={"q": "耳机"})
+    _add_product(database, "P1903", "声悦Sleep睡眠耳机", ["睡眠耳机"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        product = client.get("/products/resolve", params={"q": "睡眠耳机"}).json()["product"]
+        if product is not None and product["id"] == "P1903":
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the rebuilt index never answered")

@@ -1,0 +1,207 @@
+"""The windowed tracker store: what Rasa sees is what the whole session says, in fewer events."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    ConversationPaused,
+    ConversationResumed,
+    Event,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from channels.tracker_store import WINDOW_ATTRIBUTE, WindowedSQLTrackerStore, retrieve_since
+
+DOMAIN = Domain.load(str(Path(__file__).resolve().parents[2] / "domain.yml"))
+INTENTS = ["greet", "ask_price", "affirm", "deny", "thank", "ask_stock"]
+
+
+def run(coroutine: Any) -> Any:
+    return asyncio.run(coroutine)
+
+
+def stores(
+    tmp_path: Path, window_turns: int = 3
+) -> tuple[SQLTrackerStore, WindowedSQLTrackerStore]:
+    stock = SQLTrackerStore(DOMAIN, host=f"sqlite:///{tmp_path / 'stock.db'}")
+    windowed = WindowedSQLTrackerStore(
+        DOMAIN, host=f"sqlite:///{tmp_path / 'windowed.db'}", window_turns=window_turns
+    )
+    return stock, windowed
+
+
+def turn_events(rng: random.Random, number: int) -> list[Event]:
+    """One customer turn: the message, some slots, an action or two, the bot's line."""
+    intent = rng.choice(INTENTS)
+    events: list[Event] = [
+        UserUttered(
+            f"第{number}句",
+            intent={"name": intent, "confidence": 0.9},
+            parse_data={"intent": {"name": intent, "confidence": 0.9}, "entities": []},
+        )
+    ]
+    if rng.random() < 0.4:
+        events.append(SlotSet("sales_stage", rng.choice(["price_quoted", "coupon_offered", None])))
+    if rng.random() < 0.3:
+        events.append(SlotSet("product", rng.choice(["蓝牙耳机", "保温杯"])))
+    if rng.random() < 0.2:
+        events.append(SlotSet("pending_question", rng.choice(["price", "stock", None])))
+    events += [ActionExecuted("action_quote_price"), BotUttered(f"回答{number}")]
+    if number % 17 == 5:
+        events.append(ConversationPaused())
+    if number % 17 == 9:
+        events.append(ConversationResumed())
+    events.append(ActionExecuted("action_listen"))
+    return events
+
+
+async def play_turn(
+    store: SQLTrackerStore, sender: str, events: list[Event]
+) -> DialogueStateTracker:
+    tracker = await store.retrieve(sender)
+    if tracker is None:
+        tracker = store.init_tracker(sender)
+        tracker.update(ActionExecuted("action_listen"))
+    for event in events:
+        tracker.update(event)
+    await store.save(tracker)
+    return tracker
+
+
+def assert_same_view(full: DialogueStateTracker, windowed: DialogueStateTracker) -> None:
+    assert windowed.current_slot_values() == full.current_slot_values()
+    assert windowed.is_paused() == full.is_paused()
+    assert windowed.latest_message.text == full.latest_message.text
+    assert windowed.latest_action_name == full.latest_action_name
+    assert windowed.followup_action == full.followup_action
+    # What the policies featurise: the states of the window's turns (two a turn here; the
+    # memoization policy looks back 4, rules a few turns, the window keeps 3 to 6 turns).
+    assert windowed.past_states(DOMAIN)[-6:] == full.past_states(DOMAIN)[-6:]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_long_conversation_reads_the_same_and_stores_everything(
+    tmp_path: Path, seed: int
+) -> None:
+    stock, windowed = stores(tmp_path)
+    rng = random.Random(seed)
+    for number in range(40):
+        events = turn_events(rng, number)
+        run(play_turn(stock, "c1", events))
+        run(
+            play_turn(
+                windowed,
+                "c1",
+                [e for e in (Event.from_parameters(x.as_dict()) for x in events) if e],
+            )
+        )
+        full, window = run(stock.retrieve("c1")), run(windowed.retrieve("c1"))
+        assert_same_view(full, window)
+    # The window stays short: at most twice window_turns customer turns, plus the state.
+    assert len(window.events) < len(full.events) / 3
+    assert getattr(window, WINDOW_ATTRIBUTE) is not None
+    # Every event is stored once, in order, as the stock store stores it.
+    stored = [e.as_dict() for e in run(windowed.retrieve_full_tracker("c1")).events]
+    expected = [e.as_dict() for e in run(stock.retrieve_full_tracker("c1")).events]
+    assert [(e["event"], e.get("name"), e.get("text"), e.get("value")) for e in stored] == [
+        (e["event"], e.get("name"), e.get("text"), e.get("value")) for e in expected
+    ]
+
+
+def test_a_pause_before_the_window_is_kept(tmp_path: Path) -> None:
+    _, windowed = stores(tmp_path, window_turns=2)
+    run(play_turn(windowed, "c2", [UserUttered("人工"), ConversationPaused()]))
+    for number in range(8):
+        run(
+            play_turn(
+                windowed, "c2", [UserUttered(f"还在吗{number}"), ActionExecuted("action_listen")]
+            )
+        )
+    tracker = run(windowed.retrieve("c2"))
+    assert getattr(tracker, WINDOW_ATTRIBUTE) is not None
+    assert tracker.is_paused()
+    assert not any(e.text == "人工" for e in tracker.events if isinstance(e, UserUttered))
+
+
+def test_a_new_process_reads_the_whole_session_once(tmp_path: Path) -> None:
+    _, windowed = stores(tmp_path)
+    rng = random.Random(3)
+    for number in range(12):
+        run(play_turn(windowed, "c3", turn_events(rng, number)))
+    fresh = WindowedSQLTrackerStore(
+        DOMAIN, host=f"sqlite:///{tmp_path / 'windowed.db'}", window_turns=3
+    )
+    whole = run(fresh.retrieve("c3"))
+    assert getattr(whole, WINDOW_ATTRIBUTE, None) is None
+    run(play_turn(fresh, "c3", turn_events(rng, 12)))
+    assert getattr(run(fresh.retrieve("c3")), WINDOW_ATTRIBUTE) is not None
+
+
+def test_an_erased_conversation_is_not_brought_back(tmp_path: Path) -> None:
+    _, windowed = stores(tmp_path)
+    rng = random.Random(4)
+    for number in range(12):
+        run(play_turn(windowed, "c4", turn_events(rng, number)))
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'windowed.db'}")
+    with engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM events WHERE sender_id = 'c4'"))
+    engine.dispose()
+    assert run(windowed.retrieve("c4")) is None
+
+
+def test_a_new_session_starts_afresh(tmp_path: Path) -> None:
+    _, windowed = stores(tmp_path)
+    rng = random.Random(5)
+    for number in range(12):
+        run(play_turn(windowed, "c5", turn_events(rng, number)))
+    run(
+        play_turn(
+            windowed,
+            "c5",
+            [
+                ActionExecuted("action_session_start"),
+                SessionStarted(),
+                ActionExecuted("action_listen"),
+            ],
+        )
+    )
+    tracker = run(windowed.retrieve("c5"))
+    assert [e.type_name for e in tracker.events][:2] == ["session_started", "action"]
+    assert (
+        tracker.current_slot_values()
+        == DialogueStateTracker("x", DOMAIN.slots).current_slot_values()
+    )
+
+
+def test_window_turns_must_be_positive(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        WindowedSQLTrackerStore(DOMAIN, host=f"sqlite:///{tmp_path / 'x.db'}", window_turns=0)
+
+
+def test_history_from_long_ago_reads_the_whole_session(tmp_path: Path) -> None:
+    _, windowed = stores(tmp_path)
+    rng = random.Random(6)
+    for number in range(12):
+        run(play_turn(windowed, "c6", turn_events(rng, number)))
+    latest = run(windowed.retrieve("c6"))
+    texts = [e.text for e in latest.events if isinstance(e, UserUttered)]
+    assert len(texts) < 12
+    recent = run(retrieve_since(windowed, "c6", latest.events[-1].timestamp - 0.0001))
+    assert recent is not None and getattr(recent, WINDOW_ATTRIBUTE) is not None
+    whole = run(retrieve_since(windowed, "c6", 0.0))
+    assert [e.text for e in whole.events if isinstance(e, UserUttered)] == [
+        f"第{number}句" for number in range(12)
+    ]
