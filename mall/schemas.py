@@ -7,7 +7,21 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-EventType = Literal["card_view", "product_view", "add_to_cart", "consult", "order"]
+EventType = Literal[
+    "product_view",
+    "add_to_cart",
+    "remove_from_cart",
+    "search",
+    "compare",
+    "share",
+    "card_view",
+    "consult",
+    "coupon_claim",
+    "order",
+    "stock_inquiry",
+    "complaint",
+    "return_request",
+]
 Segment = Literal["high_value", "churn_risk", "price_sensitive", "new", "regular"]
 
 
@@ -121,6 +135,14 @@ class StatsOut(BaseModel):
     add_to_cart: int
     consult: int
     order: int
+    remove_from_cart: int = 0
+    search: int = 0
+    compare: int = 0
+    share: int = 0
+    coupon_claim: int = 0
+    stock_inquiry: int = 0
+    complaint: int = 0
+    return_request: int = 0
 
 
 class ProfileOut(BaseModel):
@@ -137,6 +159,8 @@ class ProfileOut(BaseModel):
 class EventIn(BaseModel):
     type: EventType
     product_id: str | None = Field(None, min_length=1, max_length=32)
+    # e.g. {"sentiment": -0.8} on a consult, {"kind": "defect"} on a complaint.
+    properties: dict[str, str | float | int | bool | None] | None = None
 
 
 class EventRecordedOut(BaseModel):

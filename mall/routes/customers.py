@@ -38,5 +38,6 @@ def record_event(
             customer_id=customer_id,
             event_type=event.type,
             product_id=event.product_id,
+            properties=dict(event.properties) if event.properties else None,
         )
     return ok({"ok": True, "segment": segment}, status_code=201)
