@@ -57,7 +57,7 @@ class InsightSettings:
     event_rate_limit: Limit = DEFAULT_EVENT_LIMIT
     max_batch_events: int = 500
     segment_window_days: int = 60
-    segment_k_min: int = 4
+    segment_k_min: int = 5
     segment_k_max: int = 8
     # first: the card a customer first came through keeps them; last: the latest card wins.
     attribution: str = "first"
