@@ -191,6 +191,8 @@ class Customer(Base):
     segment_computed_at = Column(UTCDateTime(), nullable=True)
     segment_features = Column(JSON, nullable=True)
     churn_probability = Column(Float, nullable=True)
+    # What the customer asked not to get: "marketing", "wechat_push", "sms".
+    opt_outs = Column(JSON, nullable=True)
 
     card = relationship(DistributorCard, lazy="raise")
 

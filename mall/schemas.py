@@ -154,6 +154,15 @@ class ProfileOut(BaseModel):
     segment: Segment
     last_visit_at: datetime | None
     stats: StatsOut
+    # The AI business card's computed parts.
+    segment_reason: str | None = Field(None, example="近60天到访9天，加购2次未下单")
+    segment_version: int | None = Field(None, description="the segment run (model version)")
+    segment_computed_at: datetime | None = None
+    top_interests: list[str] = Field(default_factory=list, description="from behaviour")
+    lifetime_value: float = 0.0
+    preferred_channel: Literal["wechat", "web"] = "web"
+    churn_probability: float | None = None
+    opt_outs: list[str] = Field(default_factory=list)
 
 
 class EventIn(BaseModel):

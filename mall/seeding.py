@@ -191,6 +191,7 @@ def _seed_customers(
             card_id=row.get("card"),
             segment="new",
             created_at=_ago(now, row.get("created_days_ago", 0)),
+            opt_outs=list(row.get("opt_outs") or []),
         )
         session.add(customer)
         session.flush()  # events refer to the customer; no ORM relationship orders them

@@ -103,3 +103,26 @@ def test_event_for_unknown_product_is_refused_and_records_nothing(client: TestCl
     assert response.status_code == 422
     assert response.json()["error"] == "invalid_request"
     assert client.get("/customers/web-new-001/profile").json()["stats"]["product_view"] == 1
+
+
+def test_the_business_card_says_why_and_what_the_customer_cares_about(
+    client: TestClient,
+) -> None:
+    vip = client.get("/customers/wx-o7Xh2-vip/profile").json()
+    schemas.ProfileOut.parse_obj(vip)
+    assert vip["segment"] == "high_value"
+    assert vip["segment_reason"] == "近60天到访9天，加购2次未下单"
+    # Interests from behaviour (views 1, consults 2, cart adds 3, orders 4), not the
+    # declared ones (数码, 美妆): beauty and digital 11 each, appliances 8.
+    assert vip["top_interests"] == ["美妆个护", "数码电子", "家用电器"]
+    # Her paid orders (249 + 318 + 2499 + 399); the unpaid one does not count.
+    assert vip["lifetime_value"] == 3465.0
+    assert vip["preferred_channel"] == "wechat" and vip["opt_outs"] == []
+    churn = client.get("/customers/wx-o7Xh2-churn/profile").json()
+    assert churn["segment_reason"] == "60天未互动"
+    assert churn["opt_outs"] == ["sms"]
+    price = client.get("/customers/web-price-001/profile").json()
+    assert price["segment_reason"].startswith("比价3次只下单1次")
+    new = client.get("/customers/web-new-001/profile").json()
+    assert new["segment_reason"] == "今天首次到访，还没有下单"
+    assert new["lifetime_value"] == 0 and new["top_interests"] == ["数码电子"]

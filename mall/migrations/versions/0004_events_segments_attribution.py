@@ -1,5 +1,5 @@
 """Behaviour events from the channels (source, event id, card, properties; the new types),
-clustering runs behind each customer's segment, attribution of coupons and orders to a
+clustering runs behind each customer's segment (and their churn score, opt-outs), attribution of coupons and orders to a
 distributor card, distributor and supplier accounts.
 
 Revision ID: 0004
@@ -69,6 +69,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('segment_computed_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('segment_features', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('churn_probability', sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column('opt_outs', sa.JSON(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_customers_segment_run_id_segment_runs'), 'segment_runs', ['segment_run_id'], ['id'])
 
     with op.batch_alter_table('orders', schema=None) as batch_op:
@@ -85,6 +86,7 @@ def downgrade() -> None:
 
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_customers_segment_run_id_segment_runs'), type_='foreignkey')
+        batch_op.drop_column('opt_outs')
         batch_op.drop_column('churn_probability')
         batch_op.drop_column('segment_features')
         batch_op.drop_column('segment_computed_at')
