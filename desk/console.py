@@ -22,7 +22,7 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
-from desk.errors import BridgeError, MallRefused
+from desk.errors import BridgeError, MallRefused, MallUnavailable
 from desk.pages import client_address, render, services
 from desk.transcript import Line, lines_from_events
 from security.pii import contains_pii, mask_pii
@@ -51,6 +51,15 @@ class LoginRequired(Exception):
 
 class FormRefused(Exception):
     """A form post without this session's form token, or from another site."""
+
+
+SEGMENT_NAMES = {
+    "high_value": "高价值",
+    "churn_risk": "流失风险",
+    "price_sensitive": "价格敏感",
+    "new": "新客",
+    "regular": "普通",
+}
 
 
 def _csrf(token: str) -> str:
@@ -237,6 +246,10 @@ def detail(request: Request, handoff_id: int, sent: str = "", error: str = "") -
         if isinstance(point, dict)
     ]
     owner = (handoff.get("agent") or {}).get("id")
+    try:
+        business_card = services(request).mall.profile(str(handoff.get("sender_id") or ""))
+    except MallUnavailable:
+        business_card = None
     return _page(
         request,
         "console/handoff.html",
@@ -253,6 +266,8 @@ def detail(request: Request, handoff_id: int, sent: str = "", error: str = "") -
         sent=sent[:1],
         error=error[:200],
         mine=handoff["status"] == "active" and owner == agent["id"],
+        business_card=business_card,
+        segment_names=SEGMENT_NAMES,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -89,6 +90,15 @@ class MallApi:
     def products(self) -> list[dict[str, Any]]:
         """The catalogue (summaries with price and list price)."""
         return list(self._call("GET", "/products", params={"limit": 100})["items"])
+
+    def profile(self, customer_id: str) -> dict[str, Any] | None:
+        """The customer's AI business card, or None for a customer the mall does not know."""
+        try:
+            return dict(self._call("GET", f"/customers/{quote(customer_id, safe='')}/profile"))
+        except MallRefused as refused:
+            if refused.status in (404, 422):
+                return None
+            raise
 
     # ---- agents ----
 
