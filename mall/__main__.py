@@ -69,7 +69,9 @@ def _in_migrated_database(settings: Settings, work: Callable[[Session], object])
     return 0
 
 
-def _add_agent(settings: Settings, username: str, display_name: str) -> int:
+def _add_agent(
+    settings: Settings, username: str, display_name: str, role: str, scope: str | None
+) -> int:
     from mall.errors import MallError
     from mall.services.agents import save_agent
 
@@ -84,7 +86,12 @@ def _add_agent(settings: Settings, username: str, display_name: str) -> int:
         status = _in_migrated_database(
             settings,
             lambda session: save_agent(
-                session=session, username=username, display_name=display_name, password=password
+                session=session,
+                username=username,
+                display_name=display_name,
+                password=password,
+                role=role,
+                scope_id=scope,
             ),
         )
     except MallError as error:
@@ -239,6 +246,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     agent.add_argument("username")
     agent.add_argument("--name", help="the name customers see (default: the username)")
+    agent.add_argument(
+        "--role",
+        choices=("agent", "distributor", "supplier"),
+        default="agent",
+        help="agent answers handoffs; a distributor or supplier reads only their own figures",
+    )
+    agent.add_argument("--scope", help="the distributor's card id or the supplier's id")
     erase = commands.add_parser(
         "erase-customer",
         help="erase a customer's profile, behaviour, handoffs and conversations (orders stay)",
@@ -270,7 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "segments":
         return _segments(settings)
     if args.command == "add-agent":
-        return _add_agent(settings, args.username, args.name or args.username)
+        return _add_agent(
+            settings, args.username, args.name or args.username, args.role, args.scope
+        )
     if args.command == "erase-customer":
         tracker_db_url = (
             args.tracker_db_url

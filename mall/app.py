@@ -37,6 +37,7 @@ from mall.routes import (
     events,
     handoffs,
     orders,
+    partners,
     policies,
 )
 from mall.routes.deps import MallJSONResponse
@@ -173,7 +174,17 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    for module in (catalogue, policies, customers, events, orders, coupons, handoffs, agents):
+    for module in (
+        catalogue,
+        policies,
+        customers,
+        events,
+        orders,
+        coupons,
+        handoffs,
+        agents,
+        partners,
+    ):
         app.include_router(module.router)
     _document_the_token(app)
     # Added last, so they run first: the token, then the body size, then the routes.

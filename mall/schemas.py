@@ -326,6 +326,8 @@ class AgentOut(BaseModel):
     id: int
     username: str
     display_name: str
+    role: Literal["agent", "distributor", "supplier"] = "agent"
+    scope_id: str | None = Field(None, description="a distributor's card, a supplier's id")
 
 
 class HandoffAgentOut(BaseModel):
