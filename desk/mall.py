@@ -100,6 +100,16 @@ class MallApi:
                 return None
             raise
 
+    def distributor_stats(self, card_id: str, agent_session: str) -> dict[str, Any]:
+        """A distributor's own figures; MallRefused 403 for anyone else's."""
+        path = f"/distributors/{quote(card_id, safe='')}/stats"
+        return dict(self._call("GET", path, agent_session=agent_session))
+
+    def supplier_backflow(self, supplier_id: str, agent_session: str) -> dict[str, Any]:
+        """A supplier's own after-sales signals; MallRefused 403 for anyone else's."""
+        path = f"/suppliers/{quote(supplier_id, safe='')}/backflow"
+        return dict(self._call("GET", path, agent_session=agent_session))
+
     # ---- agents ----
 
     def sign_in(self, username: str, password: str) -> dict[str, Any]:
