@@ -110,6 +110,32 @@ class MallApi:
         path = f"/suppliers/{quote(supplier_id, safe='')}/backflow"
         return dict(self._call("GET", path, agent_session=agent_session))
 
+    def send_events(self, key: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+        """Hand a batch of behaviour events to the mall with a channel's own key."""
+        try:
+            answer = self.http.post(
+                self.base_url + "/events",
+                json={"events": events},
+                headers={"Authorization": f"Bearer {key}"},
+                timeout=TIMEOUT,
+            )
+        except requests.RequestException as exc:
+            raise MallUnavailable(f"POST /events: {type(exc).__name__}") from None
+        try:
+            body = answer.json()
+        except ValueError:
+            body = None
+        if answer.status_code >= 500 or not isinstance(body, dict):
+            raise MallUnavailable(f"POST /events answered {answer.status_code}")
+        if answer.status_code >= 400:
+            raise MallRefused(
+                answer.status_code,
+                str(body.get("error") or "refused"),
+                str(body.get("message") or ""),
+                body,
+            )
+        return body
+
     # ---- agents ----
 
     def sign_in(self, username: str, password: str) -> dict[str, Any]:

@@ -114,7 +114,11 @@ def _document_the_token(app: FastAPI) -> None:
         schema = original()
         schema.setdefault("components", {})["securitySchemes"] = {
             "serviceToken": {"type": "http", "scheme": "bearer", "description": "MALL_API_TOKEN"},
-            "channelKey": {"type": "http", "scheme": "bearer", "description": "MALL_EVENT_KEYS"},
+            "channelKey": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "SHOP_EVENT_KEY, WIDGET_EVENT_KEY or WECHAT_EVENT_KEY",
+            },
         }
         for path, operations in schema.get("paths", {}).items():
             for operation in operations.values():

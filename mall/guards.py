@@ -48,7 +48,7 @@ class ServiceTokenMiddleware:
                 send,
                 401,
                 "unauthorized",
-                "需要渠道的事件密钥：Authorization: Bearer <MALL_EVENT_KEYS 里该渠道的密钥>",
+                "需要渠道的事件密钥：Authorization: Bearer <该渠道的 *_EVENT_KEY>",
                 {"www-authenticate": "Bearer"},
             )
             return

@@ -19,23 +19,29 @@ class InsightSettingsError(ValueError):
     """A customer-intelligence variable holds a value the mall cannot use."""
 
 
-def parse_event_keys(raw: str) -> dict[str, str]:
-    """'shop:KEY,widget:KEY' -> {'shop': 'KEY', 'widget': 'KEY'}; keys must be real secrets."""
+def event_key_variable(source: str) -> str:
+    """The environment variable holding a channel's event key: SHOP_EVENT_KEY, ..."""
+    return f"{source.upper()}_EVENT_KEY"
+
+
+def read_event_keys(env: Mapping[str, str]) -> dict[str, str]:
+    """The channels' event keys from SHOP_EVENT_KEY, WIDGET_EVENT_KEY, WECHAT_EVENT_KEY.
+
+    An unset key switches that channel's events off; a set one must be a real secret, and
+    every channel needs its own.
+    """
     keys: dict[str, str] = {}
-    for part in filter(None, (piece.strip() for piece in raw.split(","))):
-        source, sep, key = part.partition(":")
-        source = source.strip()
-        if not sep or source not in KEYED_SOURCES:
-            raise InsightSettingsError(
-                f"MALL_EVENT_KEYS entries look like shop:<key>; sources are "
-                f"{', '.join(KEYED_SOURCES)} (got {source!r})"
-            )
+    for source in KEYED_SOURCES:
+        name = event_key_variable(source)
+        raw = env.get(name, "").strip()
+        if not raw:
+            continue
         try:
-            keys[source] = require_secret(f"MALL_EVENT_KEYS ({source})", key)
+            keys[source] = require_secret(name, raw)
         except SecretError as error:
             raise InsightSettingsError(str(error)) from None
     if len(set(keys.values())) != len(keys):
-        raise InsightSettingsError("MALL_EVENT_KEYS: every channel needs its own key")
+        raise InsightSettingsError("every channel needs its own event key (*_EVENT_KEY)")
     return keys
 
 
@@ -64,7 +70,7 @@ class InsightSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> InsightSettings:
-        """Read MALL_EVENT_*, SEGMENT_* and ATTRIBUTION variables."""
+        """Read *_EVENT_KEY, MALL_EVENT_*, SEGMENT_* and ATTRIBUTION variables."""
         env = os.environ if environ is None else environ
         try:
             limit = Limit.parse(
@@ -80,7 +86,7 @@ class InsightSettings:
         if k_min > k_max:
             raise InsightSettingsError("SEGMENT_K_MIN must not be larger than SEGMENT_K_MAX")
         return cls(
-            event_keys=parse_event_keys(env.get("MALL_EVENT_KEYS", "")),
+            event_keys=read_event_keys(env),
             event_rate_limit=limit,
             max_batch_events=_int(env, "MALL_EVENT_MAX_BATCH", cls.max_batch_events, 1, 5000),
             segment_window_days=_int(env, "SEGMENT_WINDOW_DAYS", cls.segment_window_days, 30, 730),

@@ -97,7 +97,9 @@ class BatchResult:
 def source_for_key(keys: Mapping[str, str], offered: str | None) -> str:
     """The channel whose key this is; InvalidEventKey when it is nobody's."""
     if not keys:
-        raise InvalidEventKey("事件接收未配置：设置 MALL_EVENT_KEYS（每个渠道一个密钥）")
+        raise InvalidEventKey(
+            "事件接收未配置：设置 SHOP_EVENT_KEY / WIDGET_EVENT_KEY / WECHAT_EVENT_KEY"
+        )
     found = None
     # Compare with every key, so the time taken says nothing about which one nearly matched.
     for source, key in keys.items():
@@ -296,7 +298,7 @@ def _ensure_customers(session: Session, events: Sequence[IncomingEvent]) -> None
                 "segment": "new",
                 "created_at": when,
             }
-            for customer_id, when in first_seen.items()
+            for customer_id, when in sorted(first_seen.items())
         ],
         ("id",),
     )
@@ -313,7 +315,9 @@ def _attribute_cards(session: Session, events: Sequence[IncomingEvent], attribut
             touches[event.customer_id] = (event.occurred_at, card)
     if not touches:
         return
-    rows = [{"cid": cid, "card": card} for cid, (_, card) in touches.items()]
+    # In id order, like every other update of a batch: concurrent batches lock customers
+    # in the same order and never deadlock.
+    rows = [{"cid": cid, "card": card} for cid, (_, card) in sorted(touches.items())]
     statement = (
         update(Customer.__table__)
         .where(Customer.__table__.c.id == bindparam("cid"))
@@ -335,7 +339,7 @@ def _touch_last_visits(session: Session, events: Sequence[IncomingEvent]) -> Non
         .where(table.c.id == bindparam("cid"))
         .where((table.c.last_visit_at.is_(None)) | (table.c.last_visit_at < bindparam("when")))
         .values(last_visit_at=bindparam("when")),
-        [{"cid": cid, "when": when} for cid, when in latest.items()],
+        [{"cid": cid, "when": when} for cid, when in sorted(latest.items())],
     )
 
 

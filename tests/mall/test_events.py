@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from mall.app import create_app
 from mall.db import Database
-from mall.insight_settings import InsightSettings, InsightSettingsError, parse_event_keys
+from mall.insight_settings import InsightSettings, InsightSettingsError, read_event_keys
 from mall.services.events import EventBudget
 from security.ratelimit import Limit
 from tests.mall.fixtures import TOKEN, settings_for
@@ -356,13 +356,18 @@ def test_the_token_bucket_refills_over_time() -> None:
 
 
 def test_event_keys_must_be_real_and_distinct() -> None:
-    assert parse_event_keys(f"shop:{SHOP_KEY}, wechat:{WECHAT_KEY}") == {
+    assert read_event_keys({"SHOP_EVENT_KEY": SHOP_KEY, "WECHAT_EVENT_KEY": WECHAT_KEY}) == {
         "shop": SHOP_KEY,
         "wechat": WECHAT_KEY,
     }
-    for raw in ("shop:short", "mall:" + SHOP_KEY, SHOP_KEY, f"shop:{SHOP_KEY},widget:{SHOP_KEY}"):
+    assert read_event_keys({"MALL_EVENT_KEY": SHOP_KEY}) == {}  # the mall sends no events
+    for env in (
+        {"SHOP_EVENT_KEY": "short"},
+        {"WIDGET_EVENT_KEY": "changeme"},
+        {"SHOP_EVENT_KEY": SHOP_KEY, "WIDGET_EVENT_KEY": SHOP_KEY},
+    ):
         with pytest.raises(InsightSettingsError):
-            parse_event_keys(raw)
+            read_event_keys(env)
     with pytest.raises(InsightSettingsError, match="ATTRIBUTION"):
         InsightSettings.from_env({"ATTRIBUTION": "middle"})
     assert InsightSettings.from_env({}).attribution == "first"
