@@ -12,8 +12,8 @@ LOG_DIR := var/log
 export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: help venv run train validate lint format typecheck unit test conversations \
-        integration outsider browser bench eval-real eval-sentiment catalogue-nlu db lock demo \
-        shell clean
+        integration outsider browser bench bench-insight eval-real eval-sentiment catalogue-nlu \
+        db demo-data segments lock demo shell clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -41,6 +41,12 @@ train: venv ## Train the Rasa model if config, domain or data changed (--force: 
 
 db: venv ## Create/migrate the mall database and seed the demo data
 	@$(PY) -m mall init-db --seed
+
+demo-data: venv ## Add 400 generated customers with 60 days of behaviour, then segment everyone
+	@$(PY) -m mall seed --customers $(or $(CUSTOMERS),400)
+
+segments: venv ## Recompute the segments by K-Means (prints k, silhouette, the named clusters)
+	@$(PY) -m mall segments
 
 catalogue-nlu: venv ## Regenerate the Jieba dictionary, lookups and synonyms from the catalogue
 	@$(PY) scripts/build_nlu_catalogue.py
@@ -94,8 +100,13 @@ test: venv ## Everything CI runs: lint, types, unit, validate, train, rasa test,
 	@echo "== rasa test"; $(MAKE) --no-print-directory conversations
 	@echo "== integration tests"; $(MAKE) --no-print-directory integration
 
-bench: venv ## Per-turn latency and throughput vs a stock `rasa init` bot (prints both)
+bench: venv ## Per-turn latency and throughput vs a stock `rasa init` bot, then bench-insight
 	@$(PY) bench/bench_turns.py
+	@$(MAKE) --no-print-directory bench-insight
+
+bench-insight: venv ## Event ingestion (SQLite, PostgreSQL) and segmenting 100,000 customers
+	@$(PY) bench/bench_events.py
+	@$(PY) bench/bench_segments.py
 
 eval-real: venv ## Score the model on real shop chat (../shared, skipped when absent) beside the own test set
 	@PYTHONWARNINGS=ignore TF_CPP_MIN_LOG_LEVEL=3 $(PY) scripts/eval_real.py

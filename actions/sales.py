@@ -26,6 +26,7 @@ from actions.products import (
     product_or_ask_which,
     product_slots,
 )
+from actions.segment_lines import segment_line
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +131,9 @@ class ActionQuotePrice(MallAction):
         )
         # A card the channels show natively (widget card, WeChat mini-program card).
         dispatcher.utter_message(json_message=product_card(product))
+        pitch = segment_line(profile, product)
+        if pitch:
+            dispatcher.utter_message(text=pitch)
         dispatcher.utter_message(text=text, buttons=YES_NO_BUTTONS)
         return product_slots(product) + slot_changes(
             tracker, sales_stage="price_quoted", pending_question=None

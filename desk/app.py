@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from desk import console, shop
+from desk import console, partners, shop, shop_events
 from desk.errors import MallRefused, MallUnavailable
 from desk.headers import SecurityHeadersMiddleware
 from desk.mall import MallApi
@@ -92,6 +92,8 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     app.include_router(shop.router)
+    app.include_router(shop_events.router)
+    app.include_router(partners.router)
     console.install(app)
     # StaticFiles resolves every path inside the folder and refuses anything outside it.
     app.mount("/static", StaticFolder(directory=STATIC_DIR), name="static")

@@ -22,7 +22,7 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
-from desk.errors import BridgeError, MallRefused
+from desk.errors import BridgeError, MallRefused, MallUnavailable
 from desk.pages import client_address, render, services
 from desk.transcript import Line, lines_from_events
 from security.pii import contains_pii, mask_pii
@@ -53,19 +53,40 @@ class FormRefused(Exception):
     """A form post without this session's form token, or from another site."""
 
 
+SEGMENT_NAMES = {
+    "high_value": "高价值",
+    "churn_risk": "流失风险",
+    "price_sensitive": "价格敏感",
+    "new": "新客",
+    "regular": "普通",
+}
+
+
 def _csrf(token: str) -> str:
     return hashlib.sha256(f"console-form:{token}".encode()).hexdigest()
 
 
-def current_agent(request: Request) -> tuple[dict[str, Any], str]:
-    """The signed-in agent and their session token; raises LoginRequired."""
+class PartnerAccount(Exception):
+    """A distributor or supplier signed in: they have their own page, not the console."""
+
+
+def current_account(request: Request) -> tuple[dict[str, Any], str]:
+    """The signed-in account (any role) and its session token; raises LoginRequired."""
     token = request.cookies.get(COOKIE, "")
     if not token or len(token) > 128:
         raise LoginRequired
-    agent = services(request).mall.agent(token)
-    if agent is None:
+    account = services(request).mall.agent(token)
+    if account is None:
         raise LoginRequired
-    return agent, token
+    return account, token
+
+
+def current_agent(request: Request) -> tuple[dict[str, Any], str]:
+    """The signed-in agent and their session token; LoginRequired, or PartnerAccount."""
+    account, token = current_account(request)
+    if account.get("role", "agent") != "agent":
+        raise PartnerAccount
+    return account, token
 
 
 def _check_form(request: Request, token: str, csrf: str) -> None:
@@ -160,7 +181,7 @@ def login(
 @router.post("/logout")
 def logout(request: Request, csrf: str = Form("")) -> Response:
     """End the session."""
-    _agent, token = current_agent(request)
+    _agent, token = current_account(request)
     _check_form(request, token, csrf)
     services(request).mall.sign_out(token)
     response = RedirectResponse(f"{PREFIX}/login", status_code=303)
@@ -237,6 +258,10 @@ def detail(request: Request, handoff_id: int, sent: str = "", error: str = "") -
         if isinstance(point, dict)
     ]
     owner = (handoff.get("agent") or {}).get("id")
+    try:
+        business_card = services(request).mall.profile(str(handoff.get("sender_id") or ""))
+    except MallUnavailable:
+        business_card = None
     return _page(
         request,
         "console/handoff.html",
@@ -253,6 +278,8 @@ def detail(request: Request, handoff_id: int, sent: str = "", error: str = "") -
         sent=sent[:1],
         error=error[:200],
         mine=handoff["status"] == "active" and owner == agent["id"],
+        business_card=business_card,
+        segment_names=SEGMENT_NAMES,
     )
 
 
@@ -365,6 +392,12 @@ async def _login_required(request: Request, _exc: Exception) -> Response:
     return PlainTextResponse("请先登录客服工作台", status_code=401)
 
 
+async def _partner_account(request: Request, _exc: Exception) -> Response:
+    if request.method == "GET":
+        return RedirectResponse(f"{PREFIX}/partner", status_code=303)
+    return PlainTextResponse("这个账号只能查看自己的数据", status_code=403)
+
+
 async def _form_refused(_request: Request, _exc: Exception) -> Response:
     return PlainTextResponse("表单已过期或来自其他网站，请刷新页面后重试", status_code=403)
 
@@ -373,4 +406,5 @@ def install(app: FastAPI) -> None:
     """Mount the console on the desk app."""
     app.include_router(router)
     app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(PartnerAccount, _partner_account)
     app.add_exception_handler(FormRefused, _form_refused)

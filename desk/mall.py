@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -89,6 +90,51 @@ class MallApi:
     def products(self) -> list[dict[str, Any]]:
         """The catalogue (summaries with price and list price)."""
         return list(self._call("GET", "/products", params={"limit": 100})["items"])
+
+    def profile(self, customer_id: str) -> dict[str, Any] | None:
+        """The customer's AI business card, or None for a customer the mall does not know."""
+        try:
+            return dict(self._call("GET", f"/customers/{quote(customer_id, safe='')}/profile"))
+        except MallRefused as refused:
+            if refused.status in (404, 422):
+                return None
+            raise
+
+    def distributor_stats(self, card_id: str, agent_session: str) -> dict[str, Any]:
+        """A distributor's own figures; MallRefused 403 for anyone else's."""
+        path = f"/distributors/{quote(card_id, safe='')}/stats"
+        return dict(self._call("GET", path, agent_session=agent_session))
+
+    def supplier_backflow(self, supplier_id: str, agent_session: str) -> dict[str, Any]:
+        """A supplier's own after-sales signals; MallRefused 403 for anyone else's."""
+        path = f"/suppliers/{quote(supplier_id, safe='')}/backflow"
+        return dict(self._call("GET", path, agent_session=agent_session))
+
+    def send_events(self, key: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+        """Hand a batch of behaviour events to the mall with a channel's own key."""
+        try:
+            answer = self.http.post(
+                self.base_url + "/events",
+                json={"events": events},
+                headers={"Authorization": f"Bearer {key}"},
+                timeout=TIMEOUT,
+            )
+        except requests.RequestException as exc:
+            raise MallUnavailable(f"POST /events: {type(exc).__name__}") from None
+        try:
+            body = answer.json()
+        except ValueError:
+            body = None
+        if answer.status_code >= 500 or not isinstance(body, dict):
+            raise MallUnavailable(f"POST /events answered {answer.status_code}")
+        if answer.status_code >= 400:
+            raise MallRefused(
+                answer.status_code,
+                str(body.get("error") or "refused"),
+                str(body.get("message") or ""),
+                body,
+            )
+        return body
 
     # ---- agents ----
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from desk.mall import MallApi
 from desk.rasa import Rasa
 from desk.settings import DeskSettings
-from security.ratelimit import RateLimiter
+from security.ratelimit import Limit, RateLimiter
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 
@@ -26,6 +26,8 @@ class Services:
     mall: MallApi
     rasa: Rasa
     login_limiter: RateLimiter
+    # Behaviour events from shop pages, per client address.
+    event_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(Limit(120, 60)))
 
 
 def services(request: Request) -> Services:

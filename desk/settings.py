@@ -63,6 +63,9 @@ class DeskSettings:
     secure_cookies: bool = False
     login_limit: Limit = DEFAULT_LOGIN_LIMIT
     max_body_bytes: int = 64 * 1024
+    # The shop page's and the widget's behaviour events go to the mall with these keys.
+    shop_event_key: str = field(default="", repr=False)
+    widget_event_key: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DeskSettings:
@@ -89,6 +92,8 @@ class DeskSettings:
             shop_demo_sign_in=_flag(env, "SHOP_DEMO_SIGN_IN"),
             secure_cookies=_flag(env, "CONSOLE_SECURE_COOKIES"),
             login_limit=login_limit,
+            shop_event_key=env.get("SHOP_EVENT_KEY", "").strip(),
+            widget_event_key=env.get("WIDGET_EVENT_KEY", "").strip(),
         )
 
     def check(self) -> None:

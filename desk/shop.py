@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -37,6 +38,10 @@ LABELS = {
         "browse_as": "演示身份",
         "anonymous": "新访客",
         "switch": "切换",
+        "cart": "加入购物车",
+        "compare": "比价",
+        "share": "分享",
+        "search": "搜索",
     },
     "en": {
         "title": "S2B2C Demo Mall",
@@ -48,10 +53,16 @@ LABELS = {
         "browse_as": "Demo customer",
         "anonymous": "New visitor",
         "switch": "Switch",
+        "cart": "Add to cart",
+        "compare": "Compare",
+        "share": "Share",
+        "search": "Search",
     },
 }
 
 DEMO_COOKIE = "shop_demo_customer"
+# A card link: /shop?card=<distributor card id>.
+CARD_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _COOKIE_CONTEXT = b"mall-assistant/shop-demo-customer\x00"
 
 
@@ -127,7 +138,8 @@ def shop_page(
         }
         for category in categories
     ]
-    return render(
+    card = request.query_params.get("card")
+    page = render(
         request,
         "shop/index.html",
         lang=lang,
@@ -137,7 +149,21 @@ def shop_page(
         demo_customers=demo_customers() if sign_in else {},
         customer=customer,
         widget_token=desk.rasa.widget_token(customer) if customer else None,
+        card=card if card and CARD_ID.match(card) else None,
     )
+    from desk.shop_events import VISITOR_COOKIE, new_visitor_cookie, visitor_of
+
+    if secret and visitor_of(secret, request.cookies.get(VISITOR_COOKIE)) is None:
+        _visitor, cookie = new_visitor_cookie(secret)
+        page.set_cookie(
+            VISITOR_COOKIE,
+            cookie,
+            max_age=365 * 86400,
+            httponly=True,
+            samesite="strict",
+            secure=settings.secure_cookies,
+        )
+    return page
 
 
 @router.post("/shop/demo-customer")

@@ -10,7 +10,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_NAME = "mall-assistant"
 # Generated on first run when the environment does not set them (see shared_secret).
-SHARED_SECRETS = ("MALL_API_TOKEN", "WEB_CHANNEL_SECRET", "HANDOFF_TOKEN", "CONSOLE_DEMO_PASSWORD")
+SHARED_SECRETS = (
+    "MALL_API_TOKEN",
+    "WEB_CHANNEL_SECRET",
+    "HANDOFF_TOKEN",
+    "CONSOLE_DEMO_PASSWORD",
+    "SHOP_EVENT_KEY",
+    "WIDGET_EVENT_KEY",
+)
 # Every secret a process may be handed, and which process needs which: each child gets only
 # its own (a leaked environment of the mall API, say, holds no channel secrets).
 SECRETS = (
@@ -24,9 +31,12 @@ SECRETS = (
     "WECHAT_TOKEN",
     "WECHAT_APP_SECRET",
     "WECHAT_ENCODING_AES_KEY",
+    "SHOP_EVENT_KEY",
+    "WIDGET_EVENT_KEY",
+    "WECHAT_EVENT_KEY",
 )
 SECRETS_OF = {
-    "mall": frozenset({"MALL_API_TOKEN"}),
+    "mall": frozenset({"MALL_API_TOKEN", "SHOP_EVENT_KEY", "WIDGET_EVENT_KEY", "WECHAT_EVENT_KEY"}),
     "actions": frozenset({"MALL_API_TOKEN"}),
     # The channels' safety net records handoffs in the mall when the action server fails.
     "rasa": frozenset(
@@ -39,9 +49,20 @@ SECRETS_OF = {
             "WECHAT_TOKEN",
             "WECHAT_APP_SECRET",
             "WECHAT_ENCODING_AES_KEY",
+            "WECHAT_EVENT_KEY",
         }
     ),
-    "desk": frozenset({"MALL_API_TOKEN", "RASA_API_TOKEN", "HANDOFF_TOKEN", "WEB_CHANNEL_SECRET"}),
+    # The shop page's and the widget's behaviour events reach the mall through the desk.
+    "desk": frozenset(
+        {
+            "MALL_API_TOKEN",
+            "RASA_API_TOKEN",
+            "HANDOFF_TOKEN",
+            "WEB_CHANNEL_SECRET",
+            "SHOP_EVENT_KEY",
+            "WIDGET_EVENT_KEY",
+        }
+    ),
 }
 
 

@@ -1,5 +1,5 @@
-"""Command line: `python -m mall init-db [--seed] | seed | serve | add-agent USERNAME |
-erase-customer CUSTOMER_ID`."""
+"""Command line: `python -m mall init-db [--seed] | seed [--customers N] | segments | serve |
+add-agent USERNAME | erase-customer CUSTOMER_ID`."""
 
 from __future__ import annotations
 
@@ -69,7 +69,9 @@ def _in_migrated_database(settings: Settings, work: Callable[[Session], object])
     return 0
 
 
-def _add_agent(settings: Settings, username: str, display_name: str) -> int:
+def _add_agent(
+    settings: Settings, username: str, display_name: str, role: str, scope: str | None
+) -> int:
     from mall.errors import MallError
     from mall.services.agents import save_agent
 
@@ -84,7 +86,12 @@ def _add_agent(settings: Settings, username: str, display_name: str) -> int:
         status = _in_migrated_database(
             settings,
             lambda session: save_agent(
-                session=session, username=username, display_name=display_name, password=password
+                session=session,
+                username=username,
+                display_name=display_name,
+                password=password,
+                role=role,
+                scope_id=scope,
             ),
         )
     except MallError as error:
@@ -140,10 +147,47 @@ def _erase_customer(
     return 0
 
 
-def _seed(settings: Settings) -> int:
+def _seed(settings: Settings, customers: int, random_seed: int) -> int:
     from mall.seeding import seed
 
-    return _in_migrated_database(settings, lambda session: seed(session=session))
+    def work(session: Session) -> None:
+        seed(session=session)
+        if customers:
+            from mall.population import generate_population, touch_last_visits
+
+            generate_population(session=session, customers=customers, random_seed=random_seed)
+            touch_last_visits(session)
+
+    status = _in_migrated_database(settings, work)
+    if status == 0 and customers:
+        # The generated customers arrive unsegmented: place everyone.
+        return _segments(settings)
+    return status
+
+
+def _segments(settings: Settings) -> int:
+    from mall.services.clustering import report, run_segmentation
+
+    insight = settings.insight
+    printed: list[str] = []
+
+    def work(session: Session) -> None:
+        result = run_segmentation(
+            session=session,
+            window_days=insight.segment_window_days,
+            k_min=insight.segment_k_min,
+            k_max=insight.segment_k_max,
+        )
+        printed.append(report(result))
+
+    try:
+        status = _in_migrated_database(settings, work)
+    except ValueError as error:
+        logger.error("%s", error)
+        return 1
+    for text in printed:
+        print(text)
+    return status
 
 
 def _serve(settings: Settings) -> int:
@@ -179,7 +223,19 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     init = commands.add_parser("init-db", help="migrate the database to the latest schema")
     init.add_argument("--seed", action="store_true", help="load the demo data if it is empty")
-    commands.add_parser("seed", help="add the demo data that is missing (idempotent)")
+    seeding = commands.add_parser("seed", help="add the demo data that is missing (idempotent)")
+    seeding.add_argument(
+        "--customers",
+        type=int,
+        default=0,
+        help="also generate N customers with 60 days of behaviour, then recompute segments",
+    )
+    seeding.add_argument("--random-seed", type=int, default=7, help="same seed, same people")
+    commands.add_parser(
+        "segments",
+        help="recompute every customer's segment by K-Means (and the churn model); "
+        "prints k, the silhouette and the named clusters",
+    )
     serve = commands.add_parser("serve", help="serve the HTTP API (needs MALL_API_TOKEN)")
     serve.add_argument("--host", help="address to listen on (default MALL_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default MALL_PORT or 5056)")
@@ -190,6 +246,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     agent.add_argument("username")
     agent.add_argument("--name", help="the name customers see (default: the username)")
+    agent.add_argument(
+        "--role",
+        choices=("agent", "distributor", "supplier"),
+        default="agent",
+        help="agent answers handoffs; a distributor or supplier reads only their own figures",
+    )
+    agent.add_argument("--scope", help="the distributor's card id or the supplier's id")
     erase = commands.add_parser(
         "erase-customer",
         help="erase a customer's profile, behaviour, handoffs and conversations (orders stay)",
@@ -214,9 +277,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "init-db":
         return _init_db(settings, with_seed=args.seed)
     if args.command == "seed":
-        return _seed(settings)
+        if args.customers < 0:
+            logger.error("--customers must not be negative")
+            return 2
+        return _seed(settings, args.customers, args.random_seed)
+    if args.command == "segments":
+        return _segments(settings)
     if args.command == "add-agent":
-        return _add_agent(settings, args.username, args.name or args.username)
+        return _add_agent(
+            settings, args.username, args.name or args.username, args.role, args.scope
+        )
     if args.command == "erase-customer":
         tracker_db_url = (
             args.tracker_db_url

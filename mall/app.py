@@ -22,12 +22,28 @@ from starlette.exceptions import HTTPException
 from mall import schemas, views
 from mall.db import Database
 from mall.errors import MallError
-from mall.guards import OPEN_PATHS, BodyLimitMiddleware, ServiceTokenMiddleware
+from mall.guards import (
+    CHANNEL_KEY_PATHS,
+    OPEN_PATHS,
+    BodyLimitMiddleware,
+    ServiceTokenMiddleware,
+)
 from mall.models import Coupon, utcnow
 from mall.policies import load_guides, load_policies
-from mall.routes import agents, catalogue, coupons, customers, handoffs, orders, policies
+from mall.routes import (
+    agents,
+    catalogue,
+    coupons,
+    customers,
+    events,
+    handoffs,
+    orders,
+    partners,
+    policies,
+)
 from mall.routes.deps import MallJSONResponse
 from mall.services import catalogue as catalogue_service
+from mall.services.events import EventBudget
 from mall.settings import Settings
 from security.tokens import require_secret
 
@@ -99,11 +115,21 @@ def _document_the_token(app: FastAPI) -> None:
             return app.openapi_schema
         schema = original()
         schema.setdefault("components", {})["securitySchemes"] = {
-            "serviceToken": {"type": "http", "scheme": "bearer", "description": "MALL_API_TOKEN"}
+            "serviceToken": {"type": "http", "scheme": "bearer", "description": "MALL_API_TOKEN"},
+            "channelKey": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "SHOP_EVENT_KEY, WIDGET_EVENT_KEY or WECHAT_EVENT_KEY",
+            },
         }
         for path, operations in schema.get("paths", {}).items():
             for operation in operations.values():
-                operation["security"] = [] if path in OPEN_PATHS else [{"serviceToken": []}]
+                if path in OPEN_PATHS:
+                    operation["security"] = []
+                elif path in CHANNEL_KEY_PATHS:
+                    operation["security"] = [{"channelKey": []}]
+                else:
+                    operation["security"] = [{"serviceToken": []}]
         app.openapi_schema = schema
         return schema
 
@@ -151,6 +177,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.database = database
     app.state.policies = load_policies()
     app.state.guides = load_guides()
+    app.state.event_budget = EventBudget(settings.insight.event_rate_limit)
 
     app.add_exception_handler(MallError, _on_mall_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
@@ -163,10 +190,22 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    for module in (catalogue, policies, customers, orders, coupons, handoffs, agents):
+    for module in (
+        catalogue,
+        policies,
+        customers,
+        events,
+        orders,
+        coupons,
+        handoffs,
+        agents,
+        partners,
+    ):
         app.include_router(module.router)
     _document_the_token(app)
     # Added last, so they run first: the token, then the body size, then the routes.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(ServiceTokenMiddleware, token=token)
+    app.add_middleware(
+        ServiceTokenMiddleware, token=token, channel_keys=settings.insight.event_keys.values()
+    )
     return app

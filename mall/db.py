@@ -40,7 +40,16 @@ def _sqlite_path(url: str) -> str | None:
 def make_engine(url: str) -> Engine:
     """Create an engine for `url`, tuned for SQLite or PostgreSQL."""
     if not _is_sqlite(url):
-        return create_engine(url, future=True, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        # values_plus_batch: executemany UPDATEs (segments, last visits) go in pages, not
+        # one round trip per row.
+        return create_engine(
+            url,
+            future=True,
+            pool_size=10,
+            max_overflow=20,
+            pool_pre_ping=True,
+            executemany_mode="values_plus_batch",
+        )
     path = _sqlite_path(url)
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)

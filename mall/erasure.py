@@ -95,6 +95,11 @@ def erase_customer(*, session: Session, customer_id: str) -> Erased:
         customer.card_id = None
         customer.segment = "regular"
         customer.last_visit_at = None
+        # The behaviour features and the churn score describe the person too.
+        customer.segment_run_id = None
+        customer.segment_computed_at = None
+        customer.segment_features = None
+        customer.churn_probability = None
         profile = "emptied"
     else:
         session.delete(customer)

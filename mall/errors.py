@@ -62,6 +62,11 @@ class Unauthorized(MallError):
     code = "unauthorized"
 
 
+class Forbidden(MallError):
+    status_code = 403
+    code = "forbidden"
+
+
 class InvalidCredentials(MallError):
     status_code = 401
     code = "invalid_credentials"

@@ -18,6 +18,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -215,8 +216,40 @@ class Customer(Base):
     segment = Column(String(24), nullable=False, default="new")
     created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
     last_visit_at = Column(UTCDateTime(), nullable=True)
+    # Which clustering run put the customer in `segment`, when, and the features it saw
+    # (None: not clustered yet; the segment then comes from the naming rules alone).
+    segment_run_id = Column(Integer, ForeignKey("segment_runs.id"), nullable=True)
+    segment_computed_at = Column(UTCDateTime(), nullable=True)
+    segment_features = Column(JSON, nullable=True)
+    churn_probability = Column(Float, nullable=True)
+    # What the customer asked not to get: "marketing", "wechat_push", "sms".
+    opt_outs = Column(JSON, nullable=True)
 
     card = relationship(DistributorCard, lazy="raise")
+
+
+# Everything a channel or the mall may record; `mall.services.events` says who may send what.
+EVENT_TYPES = (
+    "product_view",
+    "add_to_cart",
+    "remove_from_cart",
+    "search",
+    "compare",
+    "share",
+    "card_view",
+    "consult",
+    "coupon_claim",
+    "order",
+    # After-sales signals that flow back to the product's supplier.
+    "stock_inquiry",
+    "complaint",
+    "return_request",
+)
+EVENT_SOURCES = ("mall", "shop", "widget", "wechat")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
 
 
 class BehaviourEvent(Base):
@@ -227,14 +260,38 @@ class BehaviourEvent(Base):
     type = Column(String(24), nullable=False)
     product_id = Column(String(32), ForeignKey("products.id"), nullable=True)
     occurred_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    # Who sent it, and the sender's own id for it: a retried batch is recorded once.
+    source = Column(String(16), nullable=False, default="mall", server_default="mall")
+    event_id = Column(String(64), nullable=True)
+    # The distributor card the customer was attributed to when it happened.
+    card_id = Column(String(64), ForeignKey("distributor_cards.id"), nullable=True)
+    # Small type-specific details: the search query, the products compared, a sentiment.
+    properties = Column(JSON, nullable=True)
 
     __table_args__ = (
         Index("ix_behaviour_events_customer_time", "customer_id", "occurred_at"),
-        CheckConstraint(
-            "type IN ('card_view', 'product_view', 'add_to_cart', 'consult', 'order')",
-            name="known_type",
-        ),
+        Index("ix_behaviour_events_card_type", "card_id", "type"),
+        Index("ix_behaviour_events_product_type", "product_id", "type"),
+        UniqueConstraint("source", "event_id", name="uq_behaviour_events_source_event_id"),
+        CheckConstraint(_in("type", EVENT_TYPES), name="known_type"),
+        CheckConstraint(_in("source", EVENT_SOURCES), name="known_source"),
     )
+
+
+class SegmentRun(Base):
+    """One clustering run: the model version every customer's segment names."""
+
+    __tablename__ = "segment_runs"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    computed_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    window_days = Column(Integer, nullable=False)
+    customers = Column(Integer, nullable=False)
+    k = Column(Integer, nullable=False)
+    silhouette = Column(Float, nullable=True)
+    # [{"name", "size", "centroid": {feature: value}}], in the run's stable cluster order.
+    clusters = Column(JSON, nullable=False, default=list)
+    churn_auc = Column(Float, nullable=True)
 
 
 # ---- coupons ----
@@ -294,6 +351,8 @@ class Coupon(Base):
     # Orders may live in an operator's own mall, so this is a reference, not a foreign key.
     order_id = Column(String(32), nullable=True)
     idempotency_key = Column(String(128), nullable=False)
+    # The distributor card the customer was attributed to when it was issued.
+    card_id = Column(String(64), ForeignKey("distributor_cards.id"), nullable=True, index=True)
 
     __table_args__ = (
         UniqueConstraint("customer_id", "idempotency_key", name="uq_coupons_customer_key"),
@@ -320,6 +379,8 @@ class Order(Base):
     recipient_phone = Column(String(32), nullable=False)
     region = Column(String(128), nullable=False)
     address_detail = Column(String(256), nullable=False)
+    # The distributor card the order is attributed to (S2B2C commission).
+    card_id = Column(String(64), ForeignKey("distributor_cards.id"), nullable=True, index=True)
 
     items = relationship("OrderItem", lazy="raise", order_by="OrderItem.id")
     logistics = relationship("Logistics", lazy="raise", uselist=False)
@@ -391,6 +452,14 @@ class Agent(Base):
     # Wrong passwords in a row, and until when the account is locked after too many.
     failed_logins = Column(Integer, nullable=False, default=0, server_default="0")
     locked_until = Column(UTCDateTime(), nullable=True)
+    # agent: the console; distributor / supplier: their own figures only, for `scope_id`
+    # (a distributor card id, a supplier id).
+    role = Column(String(16), nullable=False, default="agent", server_default="agent")
+    scope_id = Column(String(64), nullable=True)
+
+    __table_args__ = (
+        CheckConstraint("role IN ('agent', 'distributor', 'supplier')", name="known_role"),
+    )
 
 
 class AgentSession(Base):

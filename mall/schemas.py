@@ -7,7 +7,21 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-EventType = Literal["card_view", "product_view", "add_to_cart", "consult", "order"]
+EventType = Literal[
+    "product_view",
+    "add_to_cart",
+    "remove_from_cart",
+    "search",
+    "compare",
+    "share",
+    "card_view",
+    "consult",
+    "coupon_claim",
+    "order",
+    "stock_inquiry",
+    "complaint",
+    "return_request",
+]
 Segment = Literal["high_value", "churn_risk", "price_sensitive", "new", "regular"]
 
 
@@ -121,6 +135,14 @@ class StatsOut(BaseModel):
     add_to_cart: int
     consult: int
     order: int
+    remove_from_cart: int = 0
+    search: int = 0
+    compare: int = 0
+    share: int = 0
+    coupon_claim: int = 0
+    stock_inquiry: int = 0
+    complaint: int = 0
+    return_request: int = 0
 
 
 class ProfileOut(BaseModel):
@@ -132,11 +154,22 @@ class ProfileOut(BaseModel):
     segment: Segment
     last_visit_at: datetime | None
     stats: StatsOut
+    # The AI business card's computed parts.
+    segment_reason: str | None = Field(None, example="近60天到访9天，加购2次未下单")
+    segment_version: int | None = Field(None, description="the segment run (model version)")
+    segment_computed_at: datetime | None = None
+    top_interests: list[str] = Field(default_factory=list, description="from behaviour")
+    lifetime_value: float = 0.0
+    preferred_channel: Literal["wechat", "web"] = "web"
+    churn_probability: float | None = None
+    opt_outs: list[str] = Field(default_factory=list)
 
 
 class EventIn(BaseModel):
     type: EventType
     product_id: str | None = Field(None, min_length=1, max_length=32)
+    # e.g. {"sentiment": -0.8} on a consult, {"kind": "defect"} on a complaint.
+    properties: dict[str, str | float | int | bool | None] | None = None
 
 
 class EventRecordedOut(BaseModel):
@@ -293,6 +326,8 @@ class AgentOut(BaseModel):
     id: int
     username: str
     display_name: str
+    role: Literal["agent", "distributor", "supplier"] = "agent"
+    scope_id: str | None = Field(None, description="a distributor's card, a supplier's id")
 
 
 class HandoffAgentOut(BaseModel):

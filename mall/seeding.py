@@ -191,6 +191,7 @@ def _seed_customers(
             card_id=row.get("card"),
             segment="new",
             created_at=_ago(now, row.get("created_days_ago", 0)),
+            opt_outs=list(row.get("opt_outs") or []),
         )
         session.add(customer)
         session.flush()  # events refer to the customer; no ORM relationship orders them
@@ -201,6 +202,8 @@ def _seed_customers(
                     type=event["type"],
                     product_id=event.get("product"),
                     occurred_at=_ago(now, event.get("days_ago", 0), event.get("hours_ago", 0)),
+                    card_id=row.get("card"),
+                    properties=event.get("properties"),
                 )
             )
             added["events"] += 1
@@ -235,6 +238,7 @@ def _seed_orders(
         if session.get(Order, order_id) is not None:
             continue
         created_at = _ago(now, row.get("created_days_ago", 0))
+        card_id = session.scalar(select(Customer.card_id).where(Customer.id == row["customer"]))
         lines = []
         for line in row["items"]:
             product = products.get(line["product"])
@@ -271,6 +275,7 @@ def _seed_orders(
                 recipient_phone=str(address["phone"]),
                 region=address["region"],
                 address_detail=address["detail"],
+                card_id=card_id,
             )
         )
         session.flush()
@@ -282,6 +287,8 @@ def _seed_orders(
                 type="order",
                 product_id=lines[0].product_id,
                 occurred_at=created_at,
+                card_id=card_id,
+                properties={"order_id": order_id, "products": [i.product_id for i in lines]},
             )
         )
         logistics = row.get("logistics")
@@ -332,6 +339,7 @@ def _seed_coupons(session: Session, data: dict[str, Any], now: datetime, added: 
                     used_at=_ago(now, row.get("used_days_ago", 0)) if used else None,
                     order_id=row.get("order"),
                     idempotency_key=f"seed-{row['code']}",
+                    card_id=person.get("card"),
                 )
             )
             template.issued_count = template.issued_count + 1

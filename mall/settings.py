@@ -10,6 +10,8 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from mall.insight_settings import InsightSettings, InsightSettingsError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = f"sqlite:///{REPO_ROOT / 'var' / 'mall.db'}"
 # Bodies are small JSON documents; the largest is a handoff's context package.
@@ -120,6 +122,7 @@ class Settings:
     api_token: str = field(default="", repr=False)
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     handoff: HandoffSettings = field(default_factory=HandoffSettings)
+    insight: InsightSettings = field(default_factory=InsightSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -139,4 +142,12 @@ class Settings:
             api_token=env.get("MALL_API_TOKEN", "").strip(),
             max_body_bytes=_positive_int(env, "MALL_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
             handoff=HandoffSettings.from_env(env),
+            insight=_insight(env),
         )
+
+
+def _insight(env: Mapping[str, str]) -> InsightSettings:
+    try:
+        return InsightSettings.from_env(env)
+    except InsightSettingsError as error:
+        raise SettingsError(str(error)) from None

@@ -67,8 +67,10 @@ def product_detail(product: Product) -> dict[str, Any]:
     }
 
 
-def profile(customer: Customer, stats: dict[str, int]) -> dict[str, Any]:
-    """Profile: the customer's card profile (card eager-loaded)."""
+def profile(
+    customer: Customer, stats: dict[str, int], card_details: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Profile: the customer's card profile (card eager-loaded) and business card."""
     card = customer.card
     return {
         "customer_id": customer.id,
@@ -83,6 +85,7 @@ def profile(customer: Customer, stats: dict[str, int]) -> dict[str, Any]:
         "segment": customer.segment,
         "last_visit_at": customer.last_visit_at,
         "stats": stats,
+        **(card_details or {}),
     }
 
 

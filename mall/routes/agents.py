@@ -19,7 +19,13 @@ router = APIRouter(prefix="/agents", tags=["agents"])
 
 def agent_view(agent: Agent) -> dict[str, object]:
     """The JSON view of an agent."""
-    return {"id": agent.id, "username": agent.username, "display_name": agent.display_name}
+    return {
+        "id": agent.id,
+        "username": agent.username,
+        "display_name": agent.display_name,
+        "role": agent.role or "agent",
+        "scope_id": agent.scope_id,
+    }
 
 
 @router.post(
@@ -67,7 +73,7 @@ def sign_in(request: Request, database: DatabaseDep, body: schemas.SignInIn) -> 
 def current_agent(database: DatabaseDep, agent_session: AgentSession) -> Response:
     """The agent of a live session (and they count as online from now)."""
     with database.write_session() as session:
-        return ok(agent_view(signed_in(session, agent_session)))
+        return ok(agent_view(signed_in(session, agent_session, role=None)))
 
 
 @router.delete("/me", status_code=204)

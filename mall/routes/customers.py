@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from mall import schemas, views
 from mall.routes.deps import CustomerId, DatabaseDep, ok
-from mall.services import profiles
+from mall.services import card, profiles
 
 router = APIRouter(prefix="/customers/{customer_id}", tags=["customers"])
 
@@ -16,10 +16,11 @@ router = APIRouter(prefix="/customers/{customer_id}", tags=["customers"])
     "/profile", response_model=schemas.ProfileOut, responses={404: {"model": schemas.ErrorOut}}
 )
 def get_profile(database: DatabaseDep, customer_id: CustomerId) -> Response:
-    """The customer's card profile, segment and behaviour counts."""
+    """The customer's AI business card: profile, segment and why, interests, value."""
     with database.read_session() as session:
         found = profiles.get_profile(session=session, customer_id=customer_id)
-        return ok(views.profile(found.customer, found.stats))
+        details = card.card_details(session=session, customer=found.customer)
+        return ok(views.profile(found.customer, found.stats, details))
 
 
 @router.post(
@@ -38,5 +39,6 @@ def record_event(
             customer_id=customer_id,
             event_type=event.type,
             product_id=event.product_id,
+            properties=dict(event.properties) if event.properties else None,
         )
     return ok({"ok": True, "segment": segment}, status_code=201)

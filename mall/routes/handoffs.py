@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from mall import schemas
-from mall.errors import Unauthorized
+from mall.errors import Forbidden, Unauthorized
 from mall.models import Agent, Handoff, HandoffNote, HandoffReveal, utcnow
 from mall.routes.deps import DatabaseDep, Responses, ok
 from mall.services import agents, handoffs
@@ -24,6 +24,7 @@ router = APIRouter(tags=["handoffs"])
 NOT_FOUND: Responses = {404: {"model": schemas.ErrorOut}}
 AGENT_ERRORS: Responses = {
     401: {"model": schemas.ErrorOut, "description": "no live agent session"},
+    403: {"model": schemas.ErrorOut, "description": "not an agent account"},
     404: {"model": schemas.ErrorOut},
     409: {"model": schemas.ErrorOut},
 }
@@ -94,11 +95,14 @@ def _settings(request: Request) -> HandoffSettings:
     return settings
 
 
-def signed_in(session: Session, token: str) -> Agent:
-    """The agent of a live desk session; Unauthorized otherwise."""
+def signed_in(session: Session, token: str, role: str | None = "agent") -> Agent:
+    """The account of a live desk session, in `role` (None: any); Unauthorized otherwise."""
     agent = agents.agent_for_token(session=session, token=token, now=utcnow())
     if agent is None:
         raise Unauthorized("坐席登录已失效，请重新登录")
+    if role is not None and agent.role != role:
+        # A distributor's or supplier's session never acts on customers' conversations.
+        raise Forbidden("这个账号没有这项权限")
     return agent
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mall.errors import InvalidRequest
-from mall.models import Agent, AgentSession
+from mall.models import Agent, AgentSession, DistributorCard, Supplier
 from mall.settings import HandoffSettings
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -53,15 +53,40 @@ def _dummy_hash() -> str:
     return _DUMMY_HASH
 
 
-def save_agent(*, session: Session, username: str, display_name: str, password: str) -> Agent:
-    """Create the agent, or set the password and name of an existing one (and unlock it)."""
+ROLES = ("agent", "distributor", "supplier")
+
+
+def save_agent(
+    *,
+    session: Session,
+    username: str,
+    display_name: str,
+    password: str,
+    role: str = "agent",
+    scope_id: str | None = None,
+) -> Agent:
+    """Create the account, or set the password and name of an existing one (and unlock it).
+
+    `role` agent answers handoffs; a distributor (scope: their card id) or a supplier
+    (scope: their supplier id) reads only their own figures.
+    """
     if not username.strip() or len(password) < 8:
         raise InvalidRequest("坐席账号不能为空，密码至少 8 位")
+    if role not in ROLES:
+        raise InvalidRequest(f"未知的角色 {role}（可选：{', '.join(ROLES)}）")
+    if role == "agent" and scope_id is not None:
+        raise InvalidRequest("坐席账号没有归属范围")
+    if role == "distributor" and session.get(DistributorCard, scope_id or "") is None:
+        raise InvalidRequest(f"没有找到分销名片 {scope_id}")
+    if role == "supplier" and session.get(Supplier, scope_id or "") is None:
+        raise InvalidRequest(f"没有找到供应商 {scope_id}")
     agent = session.scalars(select(Agent).where(Agent.username == username)).one_or_none()
     if agent is None:
         agent = Agent(username=username, display_name=display_name, active=True)
         session.add(agent)
     agent.display_name = display_name
+    agent.role = role
+    agent.scope_id = scope_id
     agent.password_hash = hash_password(password)
     agent.active = True
     agent.failed_logins = 0

@@ -27,7 +27,8 @@ from mall.errors import (
     OutOfStock,
 )
 from mall.models import Coupon, CouponTemplate, Customer, Order, Product, utcnow
-from mall.services.profiles import ensure_customer, refresh_segment
+from mall.services.events import record_mall_event
+from mall.services.profiles import ensure_customer
 
 ZERO = Decimal("0.00")
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
@@ -216,6 +217,7 @@ def issue_coupon(
         issued_at=now,
         valid_until=coupon_valid_until(template, now),
         idempotency_key=idempotency_key,
+        card_id=customer.card_id,
     )
     try:
         with session.begin_nested():
@@ -227,7 +229,13 @@ def issue_coupon(
         if earlier is None:
             raise
         return _replay(earlier, template_id)
-    refresh_segment(session=session, customer=customer, now=now)
+    record_mall_event(
+        session=session,
+        customer=customer,
+        event_type="coupon_claim",
+        properties={"template_id": template.id},
+        now=now,
+    )
     return Issued(coupon=coupon, created=True)
 
 

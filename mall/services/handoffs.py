@@ -64,7 +64,11 @@ def availability(
     online = session.scalar(
         select(func.count())
         .select_from(Agent)
-        .where(Agent.active.is_(True), Agent.last_seen_at >= now - settings.online_window)
+        .where(
+            Agent.active.is_(True),
+            Agent.role == "agent",  # distributor and supplier accounts answer nobody
+            Agent.last_seen_at >= now - settings.online_window,
+        )
     )
     waiting = session.scalar(
         select(func.count()).select_from(Handoff).where(Handoff.status == "waiting")

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from mall.errors import InvalidRequest, NotFound
-from mall.models import BehaviourEvent, Customer, Product, utcnow
-from mall.services.segments import EVENT_TYPES, compute_segment
-
-WECHAT_PREFIX = "wx-"
+from mall.models import EVENT_TYPES, BehaviourEvent, Customer, Product, utcnow
+from mall.services.events import WECHAT_PREFIX, record_mall_event
+from mall.services.segments import compute_segment
 
 
 @dataclass(frozen=True)
@@ -86,29 +86,43 @@ def record_event(
     customer_id: str,
     event_type: str,
     product_id: str | None = None,
+    properties: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> str:
-    """Log one behaviour event, update the last visit and return the recomputed segment."""
+    """Log one behaviour event the mall saw, update the last visit; return the segment.
+
+    Segments change when they are recomputed (`python -m mall segments`, on a schedule), not
+    with every event: a churn-risk customer who comes back is still offered the win-back
+    during that visit. A first-time customer is `new`.
+    """
     now = now or utcnow()
     if event_type not in EVENT_TYPES:
         raise InvalidRequest(f"未知的行为类型 {event_type}")
     if product_id is not None and session.get(Product, product_id) is None:
         raise InvalidRequest(f"没有找到商品 {product_id}")
-    # Locked so that two events arriving together both count in the recomputed segment.
+    # Locked so that two events arriving together both move the last visit forward.
     customer = ensure_customer(session=session, customer_id=customer_id, now=now, lock=True)
-    session.add(
-        BehaviourEvent(
-            customer_id=customer_id, type=event_type, product_id=product_id, occurred_at=now
-        )
+    record_mall_event(
+        session=session,
+        customer=customer,
+        event_type=event_type,
+        product_id=product_id,
+        properties=properties,
+        now=now,
     )
     if customer.last_visit_at is None or customer.last_visit_at < now:
         customer.last_visit_at = now
-    return refresh_segment(session=session, customer=customer, now=now)
+    return str(customer.segment)
 
 
 def refresh_segment(*, session: Session, customer: Customer, now: datetime | None = None) -> str:
-    """Recompute and store a customer's segment."""
-    customer.segment = compute_segment(
-        session=session, customer_id=customer.id, now=now or utcnow()
-    )
+    """Name a customer no clustering run has placed from their own behaviour; return it.
+
+    Seeding uses it, so a database that has never been clustered still has segments.
+    """
+    if customer.segment_run_id is None:
+        session.flush()
+        segment, features = compute_segment(session=session, customer=customer, now=now or utcnow())
+        customer.segment = segment
+        customer.segment_features = features.as_dict()
     return str(customer.segment)

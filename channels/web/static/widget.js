@@ -474,8 +474,18 @@
     if (!list.querySelector(".ma-row") && !state.outbox.length) send("/greet", null);
   }
 
+  // The page may count what the shopper asks about (the demo shop sends it to the mall).
+  function report(type, productId) {
+    try {
+      document.dispatchEvent(new CustomEvent("mall-assistant:behaviour", {
+        detail: { type: type, product_id: productId }
+      }));
+    } catch (ignored) { /* very old browsers: nothing to report */ }
+  }
+
   function open(context) {
     if (context && (context.productId || context.productName)) setContext(context);
+    if (context && context.productId) report("product_view", context.productId);
     state.open = true;
     store.set("sessionStorage", "open", "1");
     panel.hidden = false;
