@@ -106,10 +106,8 @@ eval-sentiment: venv ## Sentiment: ROC AUC, precision/recall and latency (shared
 demo: venv ## Print a sample sales conversation through the web channel (make run first)
 	@$(PY) scripts/demo_conversation.py
 
-shell: venv ## Chat in the terminal (mall + actions must be running: make run in another shell)
-	@mkdir -p var && ACTION_ENDPOINT_URL=http://127.0.0.1:$${ACTIONS_PORT:-5055}/webhook \
-	  TRACKER_DB_URL=sqlite:///$(CURDIR)/var/shell-trackers.db \
-	  $(BIN)/rasa shell --model models/mall-assistant.tar.gz --endpoints endpoints.yml
+shell: venv ## Chat in the terminal: plain `rasa shell` (mall + actions: make run in another shell)
+	@$(BIN)/rasa shell --model models/mall-assistant.tar.gz
 
 lock: ## Re-resolve the dependencies of pyproject.toml into requirements.lock
 	@PY310="$$(scripts/find-python310.sh)" || exit 1; rm -rf /tmp/mall-assistant-lock; \
@@ -123,4 +121,4 @@ lock: ## Re-resolve the dependencies of pyproject.toml into requirements.lock
 	@echo "requirements.lock updated."
 
 clean: ## Remove trained models, databases, logs and caches (keeps the venv)
-	rm -rf models/*.tar.gz models/*.json var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf models/*.tar.gz models/*.json var/* .pytest_cache .mypy_cache .ruff_cache
