@@ -33,6 +33,7 @@ from channels.web.tokens import (
     TokenError,
     TokenSigner,
     bearer_token,
+    issue_jwt,
     new_visitor_id,
 )
 from security.ratelimit import Limit, RateLimiter
@@ -248,6 +249,10 @@ class WebInput(InputChannel):
                 "sender_id": claims.sender_id,
                 "expires_at": claims.expires_at,
                 "expires_in": claims.expires_at - claims.issued_at,
+                # The same identity for Rasa's socketio channel (channels/socketio.py).
+                "socketio_token": issue_jwt(
+                    self._secret.decode("utf-8"), claims.sender_id, claims.expires_at
+                ),
             },
             status=status,
         )

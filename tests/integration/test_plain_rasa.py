@@ -129,6 +129,10 @@ def test_rasa_run_comes_up_on_the_embedded_defaults_and_answers(
     # REST and WeChat are off (no routes) without their tokens.
     assert requests.get(f"{base}/webhooks/web/", timeout=5).status_code == 200
     assert requests.get(f"{base}/webhooks/handoff/", timeout=5).status_code == 200
+    assert requests.get(f"{base}/webhooks/socketio/", timeout=5).status_code == 200
+    # Standard socket.io clients reach /socket.io; without the channel's JWT they are refused.
+    handshake = requests.get(f"{base}/socket.io/?EIO=4&transport=polling", timeout=5)
+    assert handshake.status_code == 200 and handshake.text.startswith("0")
     assert (checkout / "var" / "secrets" / "WEB_CHANNEL_SECRET").exists()
     rest = requests.post(
         f"{base}/webhooks/rest/webhook", json={"sender": "x", "message": "hi"}, timeout=5
