@@ -13,7 +13,7 @@ export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: help venv run train validate lint format typecheck unit test conversations \
         integration outsider browser bench eval-real eval-sentiment catalogue-nlu db lock demo \
-        shell clean
+        shell clean webchat
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -70,7 +70,7 @@ unit: venv ## Unit tests (fast; PostgreSQL tests skip when it is not running)
 conversations: venv ## rasa test: NLU test set and conversation stories, mall + actions running
 	@$(PY) -m launcher test-conversations
 
-integration: venv browser ## Integration tests: the real processes on loopback, trained model, chromium
+integration: venv browser webchat ## Integration tests: the real processes on loopback, trained model, chromium
 	@$(PY) -m pytest -m integration -q
 
 outsider: venv ## The outsider probes alone: `make run`'s defaults attacked over HTTP (trained model)
@@ -85,6 +85,15 @@ browser: ## Install Debian's chromium (+ a Chinese font) for the browser tests (
 	    || { tail -20 $(LOG_DIR)/apt.log; exit 1; }; \
 	else echo "chromium is missing: install Debian's package (sudo apt-get install chromium);" \
 	  "browser tests skip without it"; fi
+
+webchat: node_modules/.package-lock.json ## Install the standard web client (rasa-webchat) from the npm registry
+
+node_modules/.package-lock.json: package.json package-lock.json
+	@if ! command -v npm >/dev/null; then \
+	  echo "npm is missing (apt-get install npm): the standard-client browser test skips without it"; \
+	else mkdir -p $(LOG_DIR); echo "Installing rasa-webchat with npm ci (log: $(LOG_DIR)/npm.log) ..."; \
+	  npm ci --no-audit --no-fund --ignore-scripts > $(LOG_DIR)/npm.log 2>&1 \
+	    || { tail -20 $(LOG_DIR)/npm.log; exit 1; }; fi
 
 test: venv ## Everything CI runs: lint, types, unit, validate, train, rasa test, integration
 	@echo "== lint and types"; $(MAKE) --no-print-directory lint typecheck
@@ -121,4 +130,4 @@ lock: ## Re-resolve the dependencies of pyproject.toml into requirements.lock
 	@echo "requirements.lock updated."
 
 clean: ## Remove trained models, databases, logs and caches (keeps the venv)
-	rm -rf models/*.tar.gz models/*.json var/* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf models/*.tar.gz models/*.json var/* node_modules .pytest_cache .mypy_cache .ruff_cache

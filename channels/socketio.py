@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
-from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
 from rasa.shared.exceptions import RasaException
@@ -46,6 +46,24 @@ def _offered_token(environ: dict[str, Any], auth: Any) -> str | None:
         return str(auth["token"])
     tokens = parse_qs(str(environ.get("QUERY_STRING", ""))).get("token")
     return tokens[0] if tokens else None
+
+
+class SocketIOCardOutput(SocketIOOutput):
+    """Rasa's socket.io output, with product cards as what every standard client shows."""
+
+    async def send_custom_json(
+        self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
+    ) -> None:
+        """A product card as its picture and one line; other custom payloads as `custom`."""
+        # Rasa's own output passes the payload to emit() as keyword arguments, which breaks on
+        # any payload with keys emit() does not know (a product card's `type`).
+        if json_message.get("type") in ("product", "product_card"):
+            if json_message.get("image"):
+                await self.send_image_url(recipient_id, str(json_message["image"]))
+            line = f"{json_message.get('title', '')}  ¥{json_message.get('price', '')}"
+            await self.send_text_message(recipient_id, line.strip())
+            return
+        await self._send_message(recipient_id, {"custom": json_message})
 
 
 class SocketIOInput(RasaSocketIOInput):
@@ -76,6 +94,10 @@ class SocketIOInput(RasaSocketIOInput):
             credentials.get("metadata_key", "metadata"),
         )
 
+    def get_output_channel(self) -> OutputChannel | None:
+        """For messages Rasa sends on its own (triggered intents), to the sender's room."""
+        return SocketIOCardOutput(self.sio, self.bot_message_evt) if self.sio else None
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """GET / health and the socket.io events, each tied to the connection's sender."""
         # CORS for socket.io's polling requests comes from `rasa run --cors` (Sanic's).
@@ -90,7 +112,7 @@ class SocketIOInput(RasaSocketIOInput):
             app.append(server)
 
         async def push(recipient_id: str, messages: list[dict[str, Any]]) -> None:
-            output = SocketIOOutput(sio, self.bot_message_evt)
+            output = SocketIOCardOutput(sio, self.bot_message_evt)
             for message in messages:
                 # Collected messages carry their recipient; send_response takes it apart.
                 body = {key: value for key, value in message.items() if key != "recipient_id"}

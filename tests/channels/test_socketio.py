@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import queue
 from collections.abc import Iterator
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 import requests
 import socketio
 
-from channels.socketio import SocketIOInput
+from channels.socketio import SocketIOCardOutput, SocketIOInput
 from channels.web import WebInput
 from channels.web.tokens import jwt_key
 from tests.channels.web.conftest import SECRET, ChannelServer
@@ -108,3 +109,23 @@ def test_connections_without_a_genuine_token_are_refused(
             transports=["polling"],
         )
     assert len(sockets.received) == before
+
+
+class RecordingServer:
+    """What SocketIOOutput needs of a socket.io server: emit, recorded."""
+
+    def __init__(self) -> None:
+        self.emitted: list[tuple[str, Any, str]] = []
+
+    async def emit(self, event: str, data: Any = None, room: str = "", **_: Any) -> None:
+        self.emitted.append((event, data, room))
+
+
+def test_a_product_card_reaches_standard_clients_as_picture_and_line() -> None:
+    server = RecordingServer()
+    output = SocketIOCardOutput(server, "bot_uttered")  # type: ignore[arg-type]
+    card = {"type": "product_card", "title": "声悦Pro降噪蓝牙耳机", "price": "299", "image": None}
+    asyncio.run(output.send_response("web-1", {"custom": card}))
+    assert server.emitted == [("bot_uttered", {"text": "声悦Pro降噪蓝牙耳机  ¥299"}, "web-1")]
+    asyncio.run(output.send_response("web-1", {"custom": {"kind": "other"}}))
+    assert server.emitted[-1] == ("bot_uttered", {"custom": {"kind": "other"}}, "web-1")
