@@ -23,10 +23,10 @@ from mall.db import Database
 from mall.errors import MallError
 from mall.guards import OPEN_PATHS, BodyLimitMiddleware, ServiceTokenMiddleware
 from mall.models import Coupon, utcnow
-from mall.policies import load_guides, load_policies
-from mall.routes import agents, catalogue, coupons, customers, handoffs, orders, policies
+from mall.routes import agents, catalogue, coupons, customers, handoffs, orders, terms
 from mall.routes.deps import MallJSONResponse
 from mall.settings import Settings
+from mall.terms import load_guides, load_terms
 from security.tokens import require_secret
 
 logger = logging.getLogger("mall")
@@ -127,7 +127,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app = FastAPI(
         title="Mall service",
         version="1.0",
-        description="Reference S2B2C mall: catalogue, policies, card profiles, orders, coupons, "
+        description="Reference S2B2C mall: catalogue, shop terms, card profiles, orders, coupons, "
         "handoffs. Every operation but /health needs the service token.",
         lifespan=lifespan,
         # No HTML documentation pages: no browser can send the token anyway, and the schema
@@ -137,7 +137,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.settings = settings
     app.state.database = database
-    app.state.policies = load_policies()
+    app.state.terms = load_terms()
     app.state.guides = load_guides()
 
     app.add_exception_handler(MallError, _on_mall_error)
@@ -151,7 +151,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    for module in (catalogue, policies, customers, orders, coupons, handoffs, agents):
+    for module in (catalogue, terms, customers, orders, coupons, handoffs, agents):
         app.include_router(module.router)
     _document_the_token(app)
     # Added last, so they run first: the token, then the body size, then the routes.
