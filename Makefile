@@ -13,7 +13,7 @@ export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: help venv run train validate lint format typecheck unit test conversations \
         integration outsider browser bench bench-insight eval-real eval-sentiment catalogue-nlu \
-        db demo-data segments lock demo shell clean
+        db demo-data segments lock demo shell clean webchat
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -76,7 +76,7 @@ unit: venv ## Unit tests (fast; PostgreSQL tests skip when it is not running)
 conversations: venv ## rasa test: NLU test set and conversation stories, mall + actions running
 	@$(PY) -m launcher test-conversations
 
-integration: venv browser ## Integration tests: the real processes on loopback, trained model, chromium
+integration: venv browser webchat ## Integration tests: the real processes on loopback, trained model, chromium
 	@$(PY) -m pytest -m integration -q
 
 outsider: venv ## The outsider probes alone: `make run`'s defaults attacked over HTTP (trained model)
@@ -91,6 +91,15 @@ browser: ## Install Debian's chromium (+ a Chinese font) for the browser tests (
 	    || { tail -20 $(LOG_DIR)/apt.log; exit 1; }; \
 	else echo "chromium is missing: install Debian's package (sudo apt-get install chromium);" \
 	  "browser tests skip without it"; fi
+
+webchat: node_modules/.package-lock.json ## Install the standard web client (rasa-webchat) from the npm registry
+
+node_modules/.package-lock.json: package.json package-lock.json
+	@if ! command -v npm >/dev/null; then \
+	  echo "npm is missing (apt-get install npm): the standard-client browser test skips without it"; \
+	else mkdir -p $(LOG_DIR); echo "Installing rasa-webchat with npm ci (log: $(LOG_DIR)/npm.log) ..."; \
+	  npm ci --no-audit --no-fund --ignore-scripts > $(LOG_DIR)/npm.log 2>&1 \
+	    || { tail -20 $(LOG_DIR)/npm.log; exit 1; }; fi
 
 test: venv ## Everything CI runs: lint, types, unit, validate, train, rasa test, integration
 	@echo "== lint and types"; $(MAKE) --no-print-directory lint typecheck
@@ -117,10 +126,8 @@ eval-sentiment: venv ## Sentiment: ROC AUC, precision/recall and latency (shared
 demo: venv ## Print a sample sales conversation through the web channel (make run first)
 	@$(PY) scripts/demo_conversation.py
 
-shell: venv ## Chat in the terminal (mall + actions must be running: make run in another shell)
-	@mkdir -p var && ACTION_ENDPOINT_URL=http://127.0.0.1:$${ACTIONS_PORT:-5055}/webhook \
-	  TRACKER_DB_URL=sqlite:///$(CURDIR)/var/shell-trackers.db \
-	  $(BIN)/rasa shell --model models/mall-assistant.tar.gz --endpoints endpoints.yml
+shell: venv ## Chat in the terminal: plain `rasa shell` (mall + actions: make run in another shell)
+	@$(BIN)/rasa shell --model models/mall-assistant.tar.gz
 
 lock: ## Re-resolve the dependencies of pyproject.toml into requirements.lock
 	@PY310="$$(scripts/find-python310.sh)" || exit 1; rm -rf /tmp/mall-assistant-lock; \
@@ -134,4 +141,4 @@ lock: ## Re-resolve the dependencies of pyproject.toml into requirements.lock
 	@echo "requirements.lock updated."
 
 clean: ## Remove trained models, databases, logs and caches (keeps the venv)
-	rm -rf models/*.tar.gz models/*.json var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf models/*.tar.gz models/*.json var/* node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -13,8 +13,8 @@ from actions.answers import answer_topic, utter_topic
 from actions.base import HANDOFF_ACTION, MallAction
 from actions.catalogue import GENERIC_PRODUCT
 from actions.clients.errors import MallError
-from actions.policies import returns_values
 from actions.products import find_product, product_slots
+from actions.terms import returns_values
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +55,9 @@ class ActionComplaint(MallAction):
 
     async def _returns_values(self) -> dict[str, object]:
         try:
-            policy = await self.call(self.mall.get_policy, "returns")
+            terms = await self.call(self.mall.get_terms, "returns")
         except MallError as exc:
             # The apology must not wait for the mall: the days read "规定时间" instead.
-            logger.warning("no returns policy for a complaint answer: %s", exc)
+            logger.warning("no returns terms for a complaint answer: %s", exc)
             return {"quality_issue_days": "规定"}
-        return returns_values(policy)
+        return returns_values(terms)

@@ -35,7 +35,7 @@ YES_NO_BUTTONS = [
     {"title": "不用了", "payload": "/deny"},
 ]
 # ask_discount topics answered from the shop's discount rules instead of a coupon offer.
-POLICY_TOPICS = frozenset({"price_protection", "promotion", "not_applied"})
+TERMS_TOPICS = frozenset({"price_protection", "promotion", "not_applied"})
 CLAIM_BUTTONS = [
     {"title": "帮我领取", "payload": "/affirm"},
     {"title": "不用了", "payload": "/deny"},
@@ -163,15 +163,15 @@ class ActionOfferCoupon(MallAction):
         promotion works, why a discount did not apply) get their answer instead.
         """
         topic = answer_topic(tracker, "ask_discount")
-        if topic in POLICY_TOPICS:
-            policy = await self.call(self.mall.get_policy, "discounts")
+        if topic in TERMS_TOPICS:
+            terms = await self.call(self.mall.get_terms, "discounts")
             utter_topic(
                 dispatcher,
                 domain,
                 "ask_discount",
                 topic,
-                price_protection_days=policy.get("price_protection_days", ""),
-                promotions=joined(policy.get("promotions"), "；"),
+                price_protection_days=terms.get("price_protection_days", ""),
+                promotions=joined(terms.get("promotions"), "；"),
             )
             return slot_changes(tracker, sales_stage=None, offered_coupon=None)
         lookup: ProductLookup = await find_product(self.mall, tracker)

@@ -6,6 +6,11 @@ import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from security.tokens import ENVIRONMENT_VARIABLE, check_environment, resolve_secret
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,7 @@ class Settings:
             raise ValueError(f"MALL_API_URL must be an http(s) URL, got {url!r}")
         return cls(
             mall_api_url=url,
-            mall_api_token=env.get("MALL_API_TOKEN", "").strip(),
+            mall_api_token=_mall_api_token(env),
             connect_timeout=_positive_float(env, "MALL_API_CONNECT_TIMEOUT", cls.connect_timeout),
             read_timeout=_positive_float(env, "MALL_API_READ_TIMEOUT", cls.read_timeout),
             read_retries=_non_negative_int(env, "MALL_API_RETRIES", cls.read_retries),
@@ -49,6 +54,15 @@ class Settings:
                 env, "MALL_API_BREAKER_COOLDOWN", cls.breaker_cooldown
             ),
         )
+
+
+def _mall_api_token(env: Mapping[str, str]) -> str:
+    """MALL_API_TOKEN; in development, when unset, the one `make run` keeps under var/."""
+    environment = check_environment(env.get(ENVIRONMENT_VARIABLE))
+    var_dir = Path(env.get("MALL_ASSISTANT_VAR") or ROOT / "var")
+    return resolve_secret(
+        "MALL_API_TOKEN", env.get("MALL_API_TOKEN"), environment=environment, var_dir=var_dir
+    )
 
 
 @functools.lru_cache(maxsize=1)

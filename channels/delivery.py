@@ -29,11 +29,6 @@ def unregister(channel: str) -> None:
     _DELIVERERS.pop(channel, None)
 
 
-def can_push(channel: str | None) -> bool:
-    """Whether messages can be pushed to customers of `channel`."""
-    return channel is not None and channel in _DELIVERERS
-
-
 async def deliver(channel: str | None, recipient_id: str, messages: list[dict[str, Any]]) -> bool:
     """Push `messages` through `channel`; False when the channel has no push.
 

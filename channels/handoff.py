@@ -28,11 +28,14 @@ from rasa.shared.core.events import (
     ConversationResumed,
     SlotSet,
 )
+from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels import delivery
+from channels.settings import ChannelSettings
+from security.tokens import SecretError
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +56,12 @@ class HandoffInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        """Build from credentials.yml; refuses a missing token."""
-        token = str((credentials or {}).get("token") or "").strip()
-        if not token:
-            raise ValueError("channels.handoff.HandoffInput needs a token (HANDOFF_TOKEN)")
+        """Build from credentials.yml over HANDOFF_TOKEN (kept under var/ in development)."""
+        settings = ChannelSettings()
+        try:
+            token = settings.secret("HANDOFF_TOKEN", (credentials or {}).get("token"))
+        except SecretError as error:
+            raise RasaException(f"The agent bridge needs its token: {error}") from None
         return cls(token)
 
     def __init__(self, token: str) -> None:

@@ -3,8 +3,8 @@
 Rasa's own `rest` channel lets whoever can reach it name any sender, so anyone could read
 another customer's orders through it. This one is Rasa's channel (same route, same answers:
 `POST /webhooks/rest/webhook {"sender", "message", "metadata"}`) that first requires
-`Authorization: Bearer <REST_CHANNEL_TOKEN>`. The launcher leaves it out entirely while
-REST_CHANNEL_TOKEN is unset (`make run`'s default), so the route does not even exist.
+`Authorization: Bearer <REST_CHANNEL_TOKEN>`. While REST_CHANNEL_TOKEN is unset (the
+default) the channel is off: its routes do not even exist.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels.settings import ChannelSettings
 from channels.web.tokens import SENDER_ID
 from security.tokens import SecretError, bearer_token, require_secret, same_secret
 
@@ -45,14 +46,17 @@ class RestInput(RasaRestInput):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> RestInput:
-        """Build from credentials.yml; a missing or weak token is refused."""
+        """Build from credentials.yml over REST_CHANNEL_TOKEN; off without one, weak refused."""
+        token = (credentials or {}).get("token") or ChannelSettings().rest_channel_token
+        if not str(token or "").strip():
+            return cls(None)
         try:
-            token = require_secret("REST_CHANNEL_TOKEN", (credentials or {}).get("token"))
+            return cls(require_secret("REST_CHANNEL_TOKEN", str(token)))
         except SecretError as error:
             raise RasaException(str(error)) from None
-        return cls(token)
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str | None) -> None:
+        # None: the channel is off and its routes do not exist.
         self.token = token
 
     def _extract_input_channel(self, req: Request) -> str:
@@ -61,7 +65,7 @@ class RestInput(RasaRestInput):
 
     def refusal(self, request: Request) -> HTTPResponse | None:
         """Why the request may not go further, as the answer; None when it may."""
-        if not same_secret(bearer_token(request.headers.get("Authorization")), self.token):
+        if not same_secret(bearer_token(request.headers.get("Authorization")), self.token or ""):
             return _refused(401, "unauthorized", "REST 渠道需要令牌：Authorization: Bearer <token>")
         if request.method != "POST":
             return None
@@ -86,7 +90,9 @@ class RestInput(RasaRestInput):
         return None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        """Rasa's REST routes, each behind the token and the body checks."""
+        """Rasa's REST routes, each behind the token and the body checks; none when off."""
+        if self.token is None:
+            return Blueprint("rest_off", __name__)
         routes = super().blueprint(on_new_message)
 
         @routes.middleware("request")

@@ -28,6 +28,8 @@ from security.ratelimit import RateLimiter
 logger = logging.getLogger("desk")
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+# The standard web client from the npm registry (`make webchat`), for the demo shop.
+WEBCHAT_DIR = Path(__file__).resolve().parent.parent / "node_modules" / "rasa-webchat" / "lib"
 
 
 class StaticFolder(StaticFiles):
@@ -97,6 +99,11 @@ def create_app(
     console.install(app)
     # StaticFiles resolves every path inside the folder and refuses anything outside it.
     app.mount("/static", StaticFolder(directory=STATIC_DIR), name="static")
+    app.mount(
+        "/vendor/rasa-webchat",
+        StaticFolder(directory=WEBCHAT_DIR, check_dir=False),
+        name="rasa-webchat",
+    )
     app.add_exception_handler(MallUnavailable, _on_mall_unavailable)
     app.add_exception_handler(MallRefused, _on_mall_refused)
     app.add_exception_handler(HTTPException, _on_http_error)

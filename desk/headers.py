@@ -9,15 +9,20 @@ from __future__ import annotations
 from security.asgi import ASGIApp, Message, Receive, Scope, Send
 
 
-def content_security_policy(widget_origin: str | None) -> str:
-    """The CSP of every desk page."""
+def content_security_policy(widget_origin: str | None, *, inline_styles: bool = False) -> str:
+    """The CSP of every desk page (`inline_styles` for a client that injects its CSS)."""
     extra = f" {widget_origin}" if widget_origin else ""
+    # socket.io upgrades to a WebSocket on the same origin, which CSP names by its ws scheme.
+    sockets = (
+        f" ws{widget_origin[4:]}" if widget_origin and widget_origin.startswith("http") else ""
+    )
+    styles = " 'unsafe-inline'" if inline_styles else ""
     return "; ".join(
         [
             "default-src 'self'",
             f"script-src 'self'{extra}",
-            f"style-src 'self'{extra}",
-            f"connect-src 'self'{extra}",
+            f"style-src 'self'{extra}{styles}",
+            f"connect-src 'self'{extra}{sockets}",
             "img-src 'self' data: https:",
             "object-src 'none'",
             "base-uri 'none'",
@@ -49,7 +54,8 @@ class SecurityHeadersMiddleware:
                     (bytes(v) for k, v in headers if bytes(k).lower() == b"content-type"), b""
                 )
                 if content_type.startswith(b"text/html"):
-                    headers.append((b"content-security-policy", self.csp))
+                    if b"content-security-policy" not in names:  # a page may set its own
+                        headers.append((b"content-security-policy", self.csp))
                     headers.append((b"x-frame-options", b"DENY"))
                     if b"cache-control" not in names:
                         headers.append((b"cache-control", b"no-store"))

@@ -20,6 +20,7 @@ import yaml
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from desk.headers import content_security_policy
 from desk.pages import render, services
 
 router = APIRouter(tags=["shop"], include_in_schema=False)
@@ -101,24 +102,10 @@ def yuan(amount: Any) -> str:
     return f"{value:.0f}" if value == value.to_integral_value() else f"{value:.2f}"
 
 
-@router.get("/")
-def home() -> RedirectResponse:
-    """The desk's front page is the demo shop."""
-    return RedirectResponse("/shop", status_code=307)
-
-
-@router.get("/shop", response_class=HTMLResponse)
-def shop_page(
-    request: Request, lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh"
-) -> HTMLResponse:
-    """The catalogue by category, each product with its price and a consult button."""
-    desk = services(request)
-    settings = desk.settings
-    sign_in = settings.shop_demo_sign_in
-    secret = settings.web_channel_secret
-    customer = demo_customer_of(secret, request.cookies.get(DEMO_COOKIE)) if sign_in else None
-    categories = desk.mall.categories()
-    products = desk.mall.products()
+def _sections(
+    categories: list[dict[str, Any]], products: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The catalogue by category (categories without products left out)."""
     sections = [
         {
             "id": category["id"],
@@ -138,13 +125,34 @@ def shop_page(
         }
         for category in categories
     ]
+    return [section for section in sections if section["products"]]
+
+
+@router.get("/")
+def home() -> RedirectResponse:
+    """The desk's front page is the demo shop."""
+    return RedirectResponse("/shop", status_code=307)
+
+
+@router.get("/shop", response_class=HTMLResponse)
+def shop_page(
+    request: Request, lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh"
+) -> HTMLResponse:
+    """The catalogue by category, each product with its price and a consult button."""
+    desk = services(request)
+    settings = desk.settings
+    sign_in = settings.shop_demo_sign_in
+    secret = settings.web_channel_secret
+    customer = demo_customer_of(secret, request.cookies.get(DEMO_COOKIE)) if sign_in else None
+    sections = _sections(desk.mall.categories(), desk.mall.products())
     card = request.query_params.get("card")
     page = render(
         request,
         "shop/index.html",
+        client="widget",
         lang=lang,
         t=LABELS[lang],
-        sections=[s for s in sections if s["products"]],
+        sections=sections,
         widget_url=settings.widget_script_url,
         demo_customers=demo_customers() if sign_in else {},
         customer=customer,
@@ -163,6 +171,33 @@ def shop_page(
             samesite="strict",
             secure=settings.secure_cookies,
         )
+    return page
+
+
+@router.get("/shop/webchat", response_class=HTMLResponse)
+def shop_page_with_webchat(
+    request: Request, lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh"
+) -> HTMLResponse:
+    """The same shop with rasa-webchat, the standard client of Rasa's socketio channel."""
+    desk = services(request)
+    settings = desk.settings
+    page = render(
+        request,
+        "shop/index.html",
+        client="webchat",
+        lang=lang,
+        t=LABELS[lang],
+        sections=_sections(desk.mall.categories(), desk.mall.products()),
+        widget_url=settings.widget_script_url,
+        rasa_url=settings.widget_origin,
+        demo_customers={},
+        customer=None,
+        widget_token=None,
+    )
+    # rasa-webchat injects its own <style> elements; its scripts stay external.
+    page.headers["Content-Security-Policy"] = content_security_policy(
+        settings.widget_origin, inline_styles=True
+    )
     return page
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import FrameType
 
 from launcher.settings import ROOT, StackSettings
-from launcher.stack import Stack, StackError
+from launcher.stack import ENDPOINTS, Stack, StackError
 from launcher.train import display, train
 
 BANNER = """
@@ -129,7 +129,7 @@ def test_conversations(settings: StackSettings, out: Path, min_turn_accuracy: fl
     env = settings.child_env()
     model = str(settings.model_path)
     turns = dialogue_only_stories(ROOT / "tests" / "stories", out / "dialogue_stories.yml")
-    core = [rasa, "test", "core", "--model", model, "--endpoints", "endpoints.yml"]
+    core = [rasa, "test", "core", "--model", model, "--endpoints", ENDPOINTS]
     with Stack(settings, services=("mall", "actions")):
         nlu = _run_logged(
             [

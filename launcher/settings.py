@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from security.tokens import kept_secret
+
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_NAME = "mall-assistant"
 # Generated on first run when the environment does not set them (see shared_secret).
@@ -219,11 +221,4 @@ class StackSettings:
 
     def shared_secret(self, name: str) -> str:
         """A random secret generated once and kept in var/secrets/<name>."""
-        path = self.var_dir / "secrets" / name
-        if path.exists():
-            return path.read_text().strip()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        value = secrets.token_urlsafe(32)
-        path.touch(mode=0o600)
-        path.write_text(value)
-        return value
+        return kept_secret(self.var_dir / "secrets" / name)

@@ -20,7 +20,6 @@ from typing import IO
 
 import requests
 
-from launcher.credentials import write_credentials
 from launcher.settings import ROOT, StackSettings
 
 logger = logging.getLogger(__name__)
@@ -65,6 +64,8 @@ def mall_database_init(settings: StackSettings, *, seed: bool = True) -> None:
 
 
 ALL_SERVICES = ("mall", "actions", "rasa", "desk")
+# The endpoints file whose values come from the environment (child_env fills them).
+ENDPOINTS = "endpoints.production.yml"
 
 
 def build_services(settings: StackSettings, names: Iterable[str] = ALL_SERVICES) -> list[Service]:
@@ -119,10 +120,12 @@ def build_services(settings: StackSettings, names: Iterable[str] = ALL_SERVICES)
                     settings.host,
                     "--port",
                     str(settings.rasa_port),
+                    # Ports and the tracker store follow the settings (ENDPOINTS reads them
+                    # from the environment); the channels read their own (credentials.yml).
                     "--endpoints",
-                    "endpoints.yml",
+                    ENDPOINTS,
                     "--credentials",
-                    str(settings.var_dir / "credentials.yml"),
+                    "credentials.yml",
                     "--enable-api",
                     # Pages of these origins may call the web channel from a browser.
                     "--cors",
@@ -153,7 +156,6 @@ class Stack:
     def __init__(self, settings: StackSettings, services: Iterable[str] = ALL_SERVICES) -> None:
         self.settings = settings
         self.services = build_services(settings, services)
-        self.channels_off: list[str] = []
 
     def start(self, timeout: float = 180.0) -> None:
         """Start every service and return once all answer their health checks."""
@@ -161,9 +163,6 @@ class Stack:
         if any(service.name == "mall" for service in self.services):
             mall_database_init(self.settings)
         env = self.settings.child_env()
-        self.channels_off = write_credentials(
-            ROOT / "credentials.yml", self.settings.var_dir / "credentials.yml", env
-        )
         for service in self.services:
             service.log = open(self.settings.log_dir / f"{service.name}.log", "ab")  # noqa: SIM115
             service.process = subprocess.Popen(

@@ -29,7 +29,6 @@ from mall.guards import (
     ServiceTokenMiddleware,
 )
 from mall.models import Coupon, utcnow
-from mall.policies import load_guides, load_policies
 from mall.routes import (
     agents,
     catalogue,
@@ -39,12 +38,13 @@ from mall.routes import (
     handoffs,
     orders,
     partners,
-    policies,
+    terms,
 )
 from mall.routes.deps import MallJSONResponse
 from mall.services import catalogue as catalogue_service
 from mall.services.events import EventBudget
 from mall.settings import Settings
+from mall.terms import load_guides, load_terms
 from security.tokens import require_secret
 
 logger = logging.getLogger("mall")
@@ -165,7 +165,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app = FastAPI(
         title="Mall service",
         version="1.0",
-        description="Reference S2B2C mall: catalogue, policies, card profiles, orders, coupons, "
+        description="Reference S2B2C mall: catalogue, shop terms, card profiles, orders, coupons, "
         "handoffs. Every operation but /health needs the service token.",
         lifespan=lifespan,
         # No HTML documentation pages: no browser can send the token anyway, and the schema
@@ -175,7 +175,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.settings = settings
     app.state.database = database
-    app.state.policies = load_policies()
+    app.state.terms = load_terms()
     app.state.guides = load_guides()
     app.state.event_budget = EventBudget(settings.insight.event_rate_limit)
 
@@ -192,7 +192,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     for module in (
         catalogue,
-        policies,
+        terms,
         customers,
         events,
         orders,

@@ -81,10 +81,10 @@ class ResolutionOut(BaseModel):
     suggestions: list[ProductSummaryOut]
 
 
-# ---- policies ----
+# ---- shop terms ----
 
 
-class ShippingPolicyOut(BaseModel):
+class ShippingTermsOut(BaseModel):
     free_shipping_threshold: float
     fee: float
     couriers: list[str]
@@ -94,7 +94,7 @@ class ShippingPolicyOut(BaseModel):
     notes: list[str]
 
 
-class ReturnsPolicyOut(BaseModel):
+class ReturnsTermsOut(BaseModel):
     no_reason_days: int
     quality_issue_days: int
     return_shipping: str
@@ -103,13 +103,13 @@ class ReturnsPolicyOut(BaseModel):
     notes: list[str]
 
 
-class PaymentPolicyOut(BaseModel):
+class PaymentTermsOut(BaseModel):
     methods: list[str]
     installments: str
     invoice: str
 
 
-class DiscountsPolicyOut(BaseModel):
+class DiscountsTermsOut(BaseModel):
     price_protection_days: int
     promotions: list[str]
 

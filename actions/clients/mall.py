@@ -1,4 +1,4 @@
-"""HTTP client for the mall API: catalogue, policies, card profiles, orders and coupons."""
+"""HTTP client for the mall API: catalogue, shop terms, card profiles, orders and coupons."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ from security.tokens import require_secret
 
 logger = logging.getLogger(__name__)
 
-PolicyName = Literal["shipping", "returns", "payment", "discounts"]
+TermsName = Literal["shipping", "returns", "payment", "discounts"]
 
 # Statuses worth retrying a GET for: the mall or a proxy in front of it is struggling.
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
@@ -126,21 +126,11 @@ class MallClient:
         body = self._get("/products/match", params={"text": text})
         return cast(list[ProductSummary], body["items"])
 
-    def search_products(
-        self, query: str = "", *, category: str | None = None, limit: int = 20
-    ) -> list[ProductSummary]:
-        """Products whose name or alias contains `query`."""
-        params: dict[str, Any] = {"q": query, "limit": limit}
-        if category:
-            params["category"] = category
-        body = self._get("/products", params=params)
-        return cast(list[ProductSummary], body["items"])
+    # ---- shop terms ----
 
-    # ---- policies ----
-
-    def get_policy(self, name: PolicyName) -> dict[str, Any]:
-        """The shipping, returns, payment or discounts policy."""
-        return self._get(f"/policies/{name}")
+    def get_terms(self, name: TermsName) -> dict[str, Any]:
+        """The shop's shipping, returns, payment or discount terms."""
+        return self._get(f"/terms/{name}")
 
     # ---- customers ----
 
@@ -192,11 +182,6 @@ class MallClient:
             retry_dropped_connection=True,
         )
         return cast(Coupon, body)
-
-    def list_coupons(self, customer_id: str) -> list[Coupon]:
-        """The customer's coupons."""
-        body = self._get(f"/customers/{_segment(customer_id)}/coupons")
-        return cast(list[Coupon], body["items"])
 
     # ---- human handoff ----
 

@@ -23,6 +23,7 @@ from sanic.response import HTTPResponse
 
 from channels import delivery, safety
 from channels.ratelimits import RateLimited, client_address, too_many
+from channels.settings import ChannelSettings, merged
 from channels.tracker_store import retrieve_since
 from channels.web.history import conversation_items, items_after
 from channels.web.notify import Notifier
@@ -33,9 +34,11 @@ from channels.web.tokens import (
     TokenError,
     TokenSigner,
     bearer_token,
+    issue_jwt,
     new_visitor_id,
 )
 from security.ratelimit import Limit, RateLimiter
+from security.tokens import SecretError
 
 logger = logging.getLogger(__name__)
 
@@ -143,14 +146,23 @@ class WebInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> WebInput:
-        """Build from the credentials.yml block; an empty secret is refused."""
-        credentials = credentials or {}
-        secret = str(credentials.get("secret") or "").strip()
-        if not secret:
-            raise RasaException(
-                "The web channel needs a secret to sign widget tokens: set WEB_CHANNEL_SECRET "
-                "(credentials.yml: `channels.web.WebInput: {secret: ${WEB_CHANNEL_SECRET}}`)."
-            )
+        """Build from the credentials.yml block over WEB_* settings; no secret is refused.
+
+        In development an unset WEB_CHANNEL_SECRET is generated once under var/secrets/.
+        """
+        settings = ChannelSettings()
+        credentials = merged(
+            credentials,
+            {
+                "session_rate_limit": settings.web_session_rate_limit,
+                "message_rate_limit": settings.web_message_rate_limit,
+                "client_rate_limit": settings.web_client_rate_limit,
+            },
+        )
+        try:
+            secret = settings.secret("WEB_CHANNEL_SECRET", credentials.get("secret"))
+        except SecretError as error:
+            raise RasaException(f"The web channel cannot sign widget tokens: {error}") from None
         ttl = int(credentials.get("token_ttl_seconds") or DEFAULT_TTL_SECONDS)
         try:
             return cls(
@@ -238,6 +250,10 @@ class WebInput(InputChannel):
                 "sender_id": claims.sender_id,
                 "expires_at": claims.expires_at,
                 "expires_in": claims.expires_at - claims.issued_at,
+                # The same identity for Rasa's socketio channel (channels/socketio.py).
+                "socketio_token": issue_jwt(
+                    self._secret.decode("utf-8"), claims.sender_id, claims.expires_at
+                ),
             },
             status=status,
         )

@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import jwt
+
 VERSION = "v1"
 DEFAULT_TTL_SECONDS = 24 * 3600
 # The mall's customer id rule (WeChat openids, web visitor ids), so every sender we sign is
@@ -147,3 +149,33 @@ def bearer_token(authorization: str | None) -> str | None:
     if scheme.lower() != "bearer":
         return None
     return token.strip() or None
+
+
+# -- the same identity as a JWT, for Rasa's socketio channel (channels/socketio.py) ---------
+JWT_ALGORITHM = "HS256"
+# Domain separation: the JWT key is not the widget tokens' key, though both come from one secret.
+_KEY_CONTEXT = b"mall-assistant/socketio-jwt\x00"
+
+
+def jwt_key(secret: str) -> str:
+    """The socketio channel's JWT key, derived from the web channel's secret."""
+    return hmac.new(secret.encode("utf-8"), _KEY_CONTEXT, hashlib.sha256).hexdigest()
+
+
+def issue_jwt(secret: str, sender_id: str, expires_at: int) -> str:
+    """A socketio token for `sender_id` (the web channel issues it with its own token)."""
+    now = int(time.time())
+    payload = {"sub": sender_id, "iat": now, "exp": expires_at}
+    return jwt.encode(payload, jwt_key(secret), algorithm=JWT_ALGORITHM)
+
+
+def sender_of(token: str | None, key: str) -> str | None:
+    """The sender a genuine, unexpired socketio token names; None otherwise."""
+    if not token:
+        return None
+    try:
+        payload = jwt.decode(token, key, algorithms=[JWT_ALGORITHM], options={"require": ["exp"]})
+    except jwt.PyJWTError:
+        return None
+    sender = payload.get("sub")
+    return sender if isinstance(sender, str) and SENDER_ID.match(sender) else None

@@ -13,6 +13,7 @@ from sanic.response import HTTPResponse
 
 from channels import delivery
 from channels.ratelimits import RateLimited, client_address, too_many
+from channels.settings import ChannelSettings, merged
 from channels.wechat.client import WeChatApi
 from channels.wechat.handler import CHANNEL, Answer, PushHandler
 from channels.wechat.output import WeChatOutput
@@ -35,21 +36,33 @@ class WeChatInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> WeChatInput:
-        """Build from credentials.yml; missing token, app_id or app_secret are refused."""
-        return cls(WeChatSettings.from_credentials(credentials))
+        """Build from credentials.yml over the WECHAT_* settings; off while no account is set.
 
-    def __init__(self, settings: WeChatSettings) -> None:
+        With none of token, app_id and app_secret the channel has no routes (a checkout without
+        a WeChat account runs); with some but not all, it is refused by name.
+        """
+        values = merged(credentials, ChannelSettings().wechat_credentials())
+        if not any(values.get(key) for key in ("token", "app_id", "app_secret")):
+            logger.info("WeChat is off: WECHAT_TOKEN, WECHAT_APP_ID, WECHAT_APP_SECRET unset")
+            return cls(None)
+        return cls(WeChatSettings.from_credentials(values))
+
+    def __init__(self, settings: WeChatSettings | None) -> None:
         self.settings = settings
+        if settings is None:
+            return
         self.output = WeChatOutput(settings, WeChatApi(settings))
         self.handler = PushHandler(settings, open_store(settings.redis_url), self.output)
         self.client_limiter = RateLimiter(settings.client_limit)
 
-    def get_output_channel(self) -> OutputChannel:
+    def get_output_channel(self) -> OutputChannel | None:
         """Messages Rasa pushes on its own (e.g. triggered intents) go through the API."""
-        return self.output
+        return self.output if self.settings is not None else None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        """GET / health, GET /webhook verification, POST /webhook pushes."""
+        """GET / health, GET /webhook verification, POST /webhook pushes; nothing when off."""
+        if self.settings is None:
+            return Blueprint("wechat_off", __name__)
         # Agent replies during a handoff reach WeChat customers through the API.
         delivery.register(CHANNEL, self.output.deliver)
         wechat = Blueprint("wechat_webhook", __name__)

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from mall import schemas, views
-from mall.policies import guide_for
 from mall.routes.deps import DatabaseDep, Responses, ok
 from mall.services import catalogue
+from mall.terms import guide_for
 
 router = APIRouter(tags=["catalogue"])
 NOT_FOUND: Responses = {404: {"model": schemas.ErrorOut}}

@@ -69,7 +69,7 @@ def summary(product: dict[str, Any]) -> dict[str, Any]:
     return {k: product[k] for k in ("id", "name", "category", "price", "list_price")}
 
 
-SHIPPING_POLICY = {
+SHIPPING_TERMS = {
     "free_shipping_threshold": 99.0,
     "fee": 8.0,
     "couriers": ["顺丰速运", "中通快递"],
@@ -78,7 +78,7 @@ SHIPPING_POLICY = {
     "remote_areas": "新疆、西藏等偏远地区运费另计，时效约5-7天。",
     "notes": ["生鲜商品当天发货。"],
 }
-RETURNS_POLICY = {
+RETURNS_TERMS = {
     "no_reason_days": 7,
     "quality_issue_days": 15,
     "return_shipping": "无理由退货由买家承担运费，质量问题由商家承担。",
@@ -86,12 +86,12 @@ RETURNS_POLICY = {
     "how_to": ["打开「我的订单」", "选择订单点「申请售后」", "填写原因并寄回商品"],
     "notes": [],
 }
-PAYMENT_POLICY = {
+PAYMENT_TERMS = {
     "methods": ["微信支付", "支付宝", "银行卡"],
     "installments": "单笔满600元可用花呗分期，3/6/12期。",
     "invoice": "支持电子普通发票，在订单详情页申请。",
 }
-DISCOUNTS_POLICY = {
+DISCOUNTS_TERMS = {
     "price_protection_days": 7,
     "promotions": ["全场满199减20元", "新客首单立减10元"],
 }
@@ -290,26 +290,17 @@ class FakeMallClient:
         found.sort(key=lambda item: item[0])
         return [summary(p) for _, p in found]
 
-    def search_products(self, query: str = "", **_: Any) -> list[dict[str, Any]]:
-        self._enter("search_products")
-        q = query.lower()
-        return [
-            summary(p)
-            for p in self.products.values()
-            if any(q in n.lower() for n in self._names(p))
-        ]
+    # ---- shop terms ----
 
-    # ---- policies ----
-
-    def get_policy(self, name: str) -> dict[str, Any]:
-        self._enter("get_policy")
-        policies = {
-            "shipping": SHIPPING_POLICY,
-            "returns": RETURNS_POLICY,
-            "payment": PAYMENT_POLICY,
-            "discounts": DISCOUNTS_POLICY,
+    def get_terms(self, name: str) -> dict[str, Any]:
+        self._enter("get_terms")
+        terms = {
+            "shipping": SHIPPING_TERMS,
+            "returns": RETURNS_TERMS,
+            "payment": PAYMENT_TERMS,
+            "discounts": DISCOUNTS_TERMS,
         }
-        return copy.deepcopy(policies[name])
+        return copy.deepcopy(terms[name])
 
     # ---- customers ----
 

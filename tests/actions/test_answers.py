@@ -5,8 +5,8 @@ from __future__ import annotations
 from actions.answers import answer_topic
 from actions.catalogue import ActionProductInfo
 from actions.complaints import ActionComplaint
-from actions.policies import ActionPaymentMethods, ActionReturnRefund
 from actions.sales import ActionOfferCoupon
+from actions.terms import ActionPaymentMethods, ActionReturnRefund
 from tests.actions.fakes import (
     FakeMallClient,
     buttons,

@@ -213,20 +213,20 @@ def test_422_is_invalid_request(server: FakeMallServer) -> None:
 
 
 def test_500_is_retried_then_unavailable(server: FakeMallServer) -> None:
-    server.routes["GET /policies/shipping"] = lambda q, b: (500, {"error": "boom"})
+    server.routes["GET /terms/shipping"] = lambda q, b: (500, {"error": "boom"})
     with pytest.raises(MallUnavailable):
-        client_for(server.url, retries=2).get_policy("shipping")
-    assert server.hits["GET /policies/shipping"] == 3
+        client_for(server.url, retries=2).get_terms("shipping")
+    assert server.hits["GET /terms/shipping"] == 3
 
 
 def test_a_503_that_recovers_is_answered(server: FakeMallServer) -> None:
     def flaky(q: dict[str, list[str]], b: Any) -> Reply:
-        if server.hits["GET /policies/payment"] == 1:
+        if server.hits["GET /terms/payment"] == 1:
             return 503, {"error": "busy"}
         return 200, {"methods": ["微信支付"]}
 
-    server.routes["GET /policies/payment"] = flaky
-    assert client_for(server.url).get_policy("payment")["methods"] == ["微信支付"]
+    server.routes["GET /terms/payment"] = flaky
+    assert client_for(server.url).get_terms("payment")["methods"] == ["微信支付"]
 
 
 def test_posts_are_not_retried_on_500(server: FakeMallServer) -> None:
@@ -237,9 +237,9 @@ def test_posts_are_not_retried_on_500(server: FakeMallServer) -> None:
 
 
 def test_non_json_success_is_unavailable(server: FakeMallServer) -> None:
-    server.routes["GET /policies/returns"] = lambda q, b: (200, b"<html>proxy error</html>")
+    server.routes["GET /terms/returns"] = lambda q, b: (200, b"<html>proxy error</html>")
     with pytest.raises(MallUnavailable):
-        client_for(server.url).get_policy("returns")
+        client_for(server.url).get_terms("returns")
 
 
 def test_slow_mall_times_out_within_the_budget(server: FakeMallServer) -> None:

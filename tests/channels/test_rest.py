@@ -67,7 +67,14 @@ def test_a_caller_cannot_route_replies_into_another_channel(rest: ChannelServer)
     assert rest.received[0].input_channel == "rest"
 
 
-def test_no_token_no_channel() -> None:
-    for credentials in (None, {}, {"token": ""}, {"token": "short"}):
-        with pytest.raises(RasaException, match="REST_CHANNEL_TOKEN"):
-            RestInput.from_credentials(credentials)
+def test_no_token_no_channel(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REST_CHANNEL_TOKEN", raising=False)
+    for credentials in (None, {}, {"token": ""}):
+        channel = RestInput.from_credentials(credentials)
+        assert channel.token is None
+        # Off: no routes at all (the plain-checkout test sees the 404 over HTTP).
+        assert not channel.blueprint(lambda message: None)._future_routes  # type: ignore[arg-type, return-value]
+    with pytest.raises(RasaException, match="REST_CHANNEL_TOKEN"):
+        RestInput.from_credentials({"token": "short"})
+    monkeypatch.setenv("REST_CHANNEL_TOKEN", "rest-token-from-the-environment")
+    assert RestInput.from_credentials(None).token == "rest-token-from-the-environment"

@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
-from launcher.credentials import write_credentials
 from launcher.settings import ROOT, StackSettings
 from launcher.stack import build_services
 
@@ -61,17 +59,31 @@ def test_each_process_gets_only_the_secrets_it_uses(
     assert (tmp_path / "secrets" / "MALL_API_TOKEN").exists()  # generated once, kept
 
 
-def test_the_rest_channel_is_off_unless_its_token_is_set(tmp_path: Path) -> None:
-    target = tmp_path / "credentials.yml"
-    off = write_credentials(
-        ROOT / "credentials.yml", target, {"HANDOFF_TOKEN": "h", "WEB_CHANNEL_SECRET": "w"}
+def test_shared_secrets_are_generated_once_and_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HANDOFF_TOKEN", raising=False)
+    settings = StackSettings(var_dir=tmp_path)
+    first = settings.child_env()["HANDOFF_TOKEN"]
+    assert len(first) >= 32
+    assert StackSettings(var_dir=tmp_path).child_env()["HANDOFF_TOKEN"] == first
+    assert (tmp_path / "secrets" / "HANDOFF_TOKEN").stat().st_mode & 0o077 == 0
+    monkeypatch.setenv("HANDOFF_TOKEN", "from-env")
+    assert StackSettings(var_dir=tmp_path).child_env()["HANDOFF_TOKEN"] == "from-env"
+
+
+def test_rasa_runs_on_the_checked_in_credentials_and_the_environment_endpoints(
+    tmp_path: Path,
+) -> None:
+    settings = StackSettings(var_dir=tmp_path, actions_port=6055)
+    rasa = build_services(settings, ["rasa"])[0].command
+    assert rasa[rasa.index("--credentials") + 1] == "credentials.yml"
+    endpoints = rasa[rasa.index("--endpoints") + 1]
+    assert "${ACTION_ENDPOINT_URL}" in (ROOT / endpoints).read_text()
+    env = settings.child_env()
+    assert env["ACTION_ENDPOINT_URL"] == "http://127.0.0.1:6055/webhook"
+    assert env["TRACKER_DB_URL"] == f"sqlite:///{tmp_path / 'trackers.db'}"
+    # No block of credentials.yml needs a variable: plain `rasa run` reads it as it is.
+    assert "${" not in "".join(
+        line.split("#")[0] for line in (ROOT / "credentials.yml").read_text().splitlines()
     )
-    assert "channels.rest.RestInput" in off
-    channels = yaml.safe_load(target.read_text())
-    assert "rest" not in channels and "channels.rest.RestInput" not in channels
-    write_credentials(
-        ROOT / "credentials.yml",
-        target,
-        {"HANDOFF_TOKEN": "h", "WEB_CHANNEL_SECRET": "w", "REST_CHANNEL_TOKEN": "r"},
-    )
-    assert "channels.rest.RestInput" in yaml.safe_load(target.read_text())

@@ -1,4 +1,4 @@
-"""Health, policies, OpenAPI and the uniform error format."""
+"""Health, shop terms, OpenAPI and the uniform error format."""
 
 from __future__ import annotations
 
@@ -15,24 +15,24 @@ def test_health(client: TestClient) -> None:
     assert client.get("/health").json() == {"status": "ok"}
 
 
-def test_shipping_policy(client: TestClient) -> None:
-    body = client.get("/policies/shipping").json()
-    schemas.ShippingPolicyOut.parse_obj(body)
+def test_shipping_terms(client: TestClient) -> None:
+    body = client.get("/terms/shipping").json()
+    schemas.ShippingTermsOut.parse_obj(body)
     assert body["free_shipping_threshold"] == 99.0
     assert body["fee"] == 8.0
     assert "顺丰速运" in body["couriers"]
 
 
-def test_returns_policy(client: TestClient) -> None:
-    body = client.get("/policies/returns").json()
-    schemas.ReturnsPolicyOut.parse_obj(body)
+def test_returns_terms(client: TestClient) -> None:
+    body = client.get("/terms/returns").json()
+    schemas.ReturnsTermsOut.parse_obj(body)
     assert body["no_reason_days"] == 7
     assert body["how_to"]
 
 
-def test_payment_policy(client: TestClient) -> None:
-    body = client.get("/policies/payment").json()
-    schemas.PaymentPolicyOut.parse_obj(body)
+def test_payment_terms(client: TestClient) -> None:
+    body = client.get("/terms/payment").json()
+    schemas.PaymentTermsOut.parse_obj(body)
     assert "微信支付" in body["methods"]
 
 
@@ -45,7 +45,7 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
         "/products/resolve",
         "/products/match",
         "/products/{product_id}",
-        "/policies/shipping",
+        "/terms/shipping",
         "/customers/{customer_id}/profile",
         "/customers/{customer_id}/events",
         "/customers/{customer_id}/orders",

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from mall.policies import guide_for, load_guides
+from mall.terms import guide_for, load_guides
 
 
 def test_a_product_guide_merges_its_category_and_its_own_lines(client: TestClient) -> None:
@@ -34,7 +34,7 @@ def test_guide_of_an_unknown_product_is_404(client: TestClient) -> None:
 
 
 def test_discount_rules(client: TestClient) -> None:
-    body = client.get("/policies/discounts").json()
+    body = client.get("/terms/discounts").json()
     assert body["price_protection_days"] == 7
     assert body["promotions"] and all(isinstance(line, str) for line in body["promotions"])
 

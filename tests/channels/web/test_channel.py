@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,11 +18,23 @@ from channels.web.tokens import TokenSigner
 from tests.channels.web.conftest import SECRET, ChannelServer
 
 
-def test_from_credentials_refuses_an_empty_secret() -> None:
-    for credentials in (None, {}, {"secret": ""}, {"secret": "   "}):
+def test_without_a_secret_development_keeps_one_and_production_refuses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("WEB_CHANNEL_SECRET", raising=False)
+    monkeypatch.setenv("MALL_ASSISTANT_VAR", str(tmp_path))
+    first = WebInput.from_credentials({"secret": ""})
+    kept = (tmp_path / "secrets" / "WEB_CHANNEL_SECRET").read_text()
+    assert len(kept) >= 32
+    # The same secret after a restart: tokens the widget holds stay valid.
+    token, _ = first.signer.issue("web-visitor-1")
+    assert WebInput.from_credentials(None).signer.verify(token).sender_id == "web-visitor-1"
+    monkeypatch.setenv("MALL_ASSISTANT_ENV", "production")
+    for credentials in (None, {}, {"secret": "   "}, {"secret": "changeme"}, {"secret": "short"}):
         with pytest.raises(RasaException, match="WEB_CHANNEL_SECRET"):
             WebInput.from_credentials(credentials)
-    assert WebInput.from_credentials({"secret": "s3cret"}).name() == "web"
+    monkeypatch.setenv("WEB_CHANNEL_SECRET", "a-long-production-secret-0123456789")
+    assert WebInput.from_credentials({}).name() == "web"
 
 
 # -- tokens --------------------------------------------------------------------------------

@@ -37,9 +37,25 @@ def test_missing_required_value_is_refused_by_name(missing: str) -> None:
         WeChatInput.from_credentials(credentials)
 
 
-def test_no_credentials_at_all_are_refused() -> None:
-    with pytest.raises(WeChatConfigError, match="WECHAT_TOKEN"):
+def test_no_account_at_all_leaves_the_channel_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_APP_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    channel = WeChatInput.from_credentials(None)
+    assert channel.settings is None and channel.get_output_channel() is None
+    assert not channel.blueprint(lambda message: None)._future_routes  # type: ignore[arg-type, return-value]
+
+
+def test_the_account_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WECHAT_TOKEN", "env-token")
+    monkeypatch.setenv("WECHAT_APP_ID", "wxenv")
+    with pytest.raises(WeChatConfigError, match="WECHAT_APP_SECRET"):
         WeChatInput.from_credentials(None)
+    monkeypatch.setenv("WECHAT_APP_SECRET", "env-secret")
+    monkeypatch.setenv("WECHAT_SENDER_RATE_LIMIT", "7/60")
+    settings = WeChatInput.from_credentials({"app_id": "wxfile"}).settings
+    assert settings is not None
+    assert (settings.token, settings.app_id) == ("env-token", "wxfile")
+    assert settings.sender_limit.count == 7
 
 
 def test_aes_key_switches_on_safe_mode_and_a_bad_one_is_refused() -> None:

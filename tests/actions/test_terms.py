@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from actions.policies import ActionPaymentMethods, ActionReturnRefund, ActionShippingPolicy
+from actions.terms import ActionPaymentMethods, ActionReturnRefund, ActionShippingTerms
 from tests.actions.fakes import (
     FakeMallClient,
     entity,
@@ -14,9 +14,9 @@ from tests.actions.fakes import (
 )
 
 
-def test_shipping_policy_in_full(mall: FakeMallClient) -> None:
+def test_shipping_terms_in_full(mall: FakeMallClient) -> None:
     messages, events = run_action(
-        ActionShippingPolicy(mall), make_tracker(intent="ask_shipping", text="包邮吗")
+        ActionShippingTerms(mall), make_tracker(intent="ask_shipping", text="包邮吗")
     )
     text = texts(messages)
     assert "满¥99包邮，不满收运费¥8" in text
@@ -29,7 +29,7 @@ def test_shipping_policy_in_full(mall: FakeMallClient) -> None:
 
 def test_shipping_says_the_product_ships_free(mall: FakeMallClient) -> None:
     messages, events = run_action(
-        ActionShippingPolicy(mall),
+        ActionShippingTerms(mall),
         make_tracker(intent="ask_shipping", entities=[entity("product", "耳机")]),
     )
     assert "声悦Pro降噪蓝牙耳机（¥299）买一件就包邮" in texts(messages)
@@ -38,7 +38,7 @@ def test_shipping_says_the_product_ships_free(mall: FakeMallClient) -> None:
 
 def test_shipping_says_how_much_is_missing(mall: FakeMallClient) -> None:
     messages, _ = run_action(
-        ActionShippingPolicy(mall),
+        ActionShippingTerms(mall),
         make_tracker(intent="ask_shipping", slots={"product_id": "P7004"}),
     )
     assert "婴儿有机米粉¥68，再凑¥31就能包邮" in texts(messages)
@@ -46,12 +46,12 @@ def test_shipping_says_how_much_is_missing(mall: FakeMallClient) -> None:
 
 def test_shipping_when_the_mall_is_down(mall: FakeMallClient) -> None:
     mall.unavailable = True
-    messages, events = run_action(ActionShippingPolicy(mall), make_tracker(intent="ask_shipping"))
+    messages, events = run_action(ActionShippingTerms(mall), make_tracker(intent="ask_shipping"))
     assert [m["response"] for m in messages] == ["utter_service_unavailable"]
     assert events == []
 
 
-def test_returns_policy_steps(mall: FakeMallClient) -> None:
+def test_returns_terms_steps(mall: FakeMallClient) -> None:
     messages, _ = run_action(ActionReturnRefund(mall), make_tracker(intent="return_refund"))
     text = texts(messages)
     assert "7天内支持无理由退货" in text
@@ -75,7 +75,7 @@ def test_returns_shows_refund_progress(mall: FakeMallClient) -> None:
     assert "订单O2" not in text
 
 
-def test_returns_policy_survives_orders_being_unavailable(mall: FakeMallClient) -> None:
+def test_returns_terms_survives_orders_being_unavailable(mall: FakeMallClient) -> None:
     mall.failing = {"list_orders"}
     messages, _ = run_action(ActionReturnRefund(mall), make_tracker(intent="return_refund"))
     assert "7天内支持无理由退货" in texts(messages)

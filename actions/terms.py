@@ -1,4 +1,4 @@
-"""Store policies: shipping, returns and refunds, payment."""
+"""Shop terms: shipping, returns and refunds, payment."""
 
 from __future__ import annotations
 
@@ -22,21 +22,21 @@ logger = logging.getLogger(__name__)
 REFUND_STATUSES = ("refunding", "refunded")
 
 
-class ActionShippingPolicy(MallAction):
+class ActionShippingTerms(MallAction):
     """Shipping fee, free-shipping threshold, couriers and delivery times."""
 
     def name(self) -> str:
         """Action name in domain.yml."""
-        return "action_shipping_policy"
+        return "action_shipping_terms"
 
     async def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        """Answer from the shipping policy, saying whether the product in play ships free."""
-        policy = await self.call(self.mall.get_policy, "shipping")
+        """Answer from the shipping terms, saying whether the product in play ships free."""
+        terms = await self.call(self.mall.get_terms, "shipping")
         lookup = await find_product(self.mall, tracker)
-        threshold = policy.get("free_shipping_threshold")
-        fee = policy.get("fee")
+        threshold = terms.get("free_shipping_threshold")
+        fee = terms.get("fee")
 
         lines = []
         if threshold:
@@ -53,15 +53,15 @@ class ActionShippingPolicy(MallAction):
             else:
                 short = yuan(threshold - price)
                 lines.append(f"您看的{product['name']}¥{yuan(price)}，再凑¥{short}就能包邮。")
-        if policy.get("dispatch_hours"):
-            lines.append(f"发货：付款后{policy['dispatch_hours']}小时内发货。")
-        if policy.get("delivery_days"):
-            lines.append(f"时效：发货后一般{policy['delivery_days']}天送达。")
-        if policy.get("couriers"):
-            lines.append(f"快递：{joined(policy['couriers'])}。")
-        if policy.get("remote_areas"):
-            lines.append(f"偏远地区：{policy['remote_areas']}")
-        lines.extend(str(note) for note in policy.get("notes") or [])
+        if terms.get("dispatch_hours"):
+            lines.append(f"发货：付款后{terms['dispatch_hours']}小时内发货。")
+        if terms.get("delivery_days"):
+            lines.append(f"时效：发货后一般{terms['delivery_days']}天送达。")
+        if terms.get("couriers"):
+            lines.append(f"快递：{joined(terms['couriers'])}。")
+        if terms.get("remote_areas"):
+            lines.append(f"偏远地区：{terms['remote_areas']}")
+        lines.extend(str(note) for note in terms.get("notes") or [])
         dispatcher.utter_message(text="\n".join(lines))
         return product_slots(product) if product is not None else []
 
@@ -76,12 +76,12 @@ class ActionReturnRefund(MallAction):
     async def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        """Answer the topic from the returns policy; progress also lists refunds under way."""
-        policy = await self.call(self.mall.get_policy, "returns")
-        values = returns_values(policy)
+        """Answer the topic from the returns terms; progress also lists refunds under way."""
+        terms = await self.call(self.mall.get_terms, "returns")
+        values = returns_values(terms)
         topics = answer_topics(tracker, "return_refund")
         if topics == [None]:
-            # A button or a model without topics: the whole policy, how to apply first.
+            # A button or a model without topics: the whole terms, how to apply first.
             for each in ("how_to", "conditions", "shipping", "progress"):
                 utter_topic(dispatcher, domain, "return_refund", each, **values)
         for topic in topics:
@@ -99,7 +99,7 @@ class ActionReturnRefund(MallAction):
         try:
             orders: list[Order] = await self.call(self.mall.list_orders, customer_id)
         except MallError as exc:
-            # The policy alone still answers the question.
+            # The terms alone still answers the question.
             logger.warning("no refund progress for sender %s: %s", customer_id, exc)
             return []
         refunds = [o for o in orders if o["status"] in REFUND_STATUSES]
@@ -114,16 +114,16 @@ class ActionReturnRefund(MallAction):
         return lines
 
 
-def returns_values(policy: dict[str, Any]) -> dict[str, Any]:
-    """What the return_refund and complaint responses fill in from the returns policy."""
+def returns_values(terms: dict[str, Any]) -> dict[str, Any]:
+    """What the return_refund and complaint responses fill in from the returns terms."""
     return {
-        "no_reason_days": policy.get("no_reason_days", ""),
-        "quality_issue_days": policy.get("quality_issue_days", ""),
-        "refund_days": policy.get("refund_days", ""),
-        "return_shipping": policy.get("return_shipping", ""),
-        "steps": numbered([str(step) for step in policy.get("how_to") or []]),
+        "no_reason_days": terms.get("no_reason_days", ""),
+        "quality_issue_days": terms.get("quality_issue_days", ""),
+        "refund_days": terms.get("refund_days", ""),
+        "return_shipping": terms.get("return_shipping", ""),
+        "steps": numbered([str(step) for step in terms.get("how_to") or []]),
         # On lines of their own after the response's text, or nothing.
-        "notes": "".join(f"\n{note}" for note in policy.get("notes") or []),
+        "notes": "".join(f"\n{note}" for note in terms.get("notes") or []),
     }
 
 
@@ -137,12 +137,12 @@ class ActionPaymentMethods(MallAction):
     async def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        """Answer the topic from the payment policy (everything when there is no topic)."""
-        policy = await self.call(self.mall.get_policy, "payment")
+        """Answer the topic from the payment terms (everything when there is no topic)."""
+        terms = await self.call(self.mall.get_terms, "payment")
         values = {
-            "methods": joined(policy.get("methods")),
-            "installments": policy.get("installments", ""),
-            "invoice": policy.get("invoice", ""),
+            "methods": joined(terms.get("methods")),
+            "installments": terms.get("installments", ""),
+            "invoice": terms.get("invoice", ""),
         }
         answered = [
             topic

@@ -1,4 +1,4 @@
-"""Store policies (shipping, returns, payment, discounts) and after-sales guides, read from YAML
+"""The shop's terms (shipping, returns, payment, discounts) and after-sales guides, read from YAML
 once at start."""
 
 from __future__ import annotations
@@ -8,13 +8,13 @@ from typing import Any
 
 import yaml
 
-DEFAULT_POLICIES = Path(__file__).resolve().parent / "seed" / "policies.yml"
+DEFAULT_TERMS = Path(__file__).resolve().parent / "seed" / "terms.yml"
 DEFAULT_GUIDES = Path(__file__).resolve().parent / "seed" / "guides.yml"
 SECTIONS = ("shipping", "returns", "payment", "discounts")
 
 
-def load_policies(path: Path = DEFAULT_POLICIES) -> dict[str, dict[str, Any]]:
-    """Read the policy file; refuse one that lacks a section."""
+def load_terms(path: Path = DEFAULT_TERMS) -> dict[str, dict[str, Any]]:
+    """Read the terms file; refuse one that lacks a section."""
     with path.open(encoding="utf-8") as handle:
         data = yaml.safe_load(handle) or {}
     missing = [name for name in SECTIONS if not isinstance(data.get(name), dict)]
