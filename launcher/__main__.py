@@ -29,6 +29,7 @@ Mall Assistant is running.
   Logs:                 {logs}
 
 Try it: `make demo` prints a sales conversation through the web channel.
+A process that crashes is restarted (with back-off); the others keep serving.
 Press Ctrl-C to stop every process.
 """
 REST_ON = """
@@ -53,6 +54,7 @@ def run(settings: StackSettings) -> int:
     stack = Stack(settings)
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
+    signal.signal(signal.SIGHUP, _raise_stop)  # the terminal went away
     print("Starting the mall API, the action server, the Rasa server and the desk ...", flush=True)
     started = time.monotonic()
     try:
@@ -75,10 +77,8 @@ def run(settings: StackSettings) -> int:
             flush=True,
         )
         while True:
-            dead = stack.check_alive()
-            if dead:
-                print(f"{dead} stopped unexpectedly:\n{stack.log_tail(dead)}", file=sys.stderr)
-                return 1
+            for event in stack.supervise():
+                print(f"[{time.strftime('%H:%M:%S')}] {event}", file=sys.stderr, flush=True)
             time.sleep(0.5)
     except _Stop:
         print("\nStopping ...", flush=True)
