@@ -22,11 +22,13 @@ from mall import schemas, views
 from mall.db import Database
 from mall.errors import MallError
 from mall.guards import OPEN_PATHS, BodyLimitMiddleware, ServiceTokenMiddleware
+from mall.metrics import HANDOFF_QUEUE
 from mall.models import Coupon, utcnow
 from mall.policies import load_guides, load_policies
 from mall.routes import agents, catalogue, coupons, customers, handoffs, orders, policies
 from mall.routes.deps import MallJSONResponse
 from mall.settings import Settings
+from monitoring import asgi as metrics
 from security.tokens import require_secret
 
 logger = logging.getLogger("mall")
@@ -157,4 +159,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     # Added last, so they run first: the token, then the body size, then the routes.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ServiceTokenMiddleware, token=token)
+    metrics.install(app)  # outermost: times every request, GET /metrics needs METRICS_TOKEN
+    HANDOFF_QUEUE.database = database
     return app
