@@ -97,7 +97,9 @@ class Launcher:
         self.output: list[str] = []
         stdout = self.process.stdout
         assert stdout is not None
-        threading.Thread(target=lambda: [self.lines.put(line) for line in stdout], daemon=True).start()
+        reader = threading.Thread(target=lambda: [self.lines.put(line) for line in stdout])
+        reader.daemon = True
+        reader.start()
 
     def read_until(self, marker: str, timeout: float) -> str:
         """Wait for a console line with `marker`; return it."""
