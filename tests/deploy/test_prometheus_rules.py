@@ -133,7 +133,7 @@ def test_promtool_accepts_the_scrape_config(tmp_path: Path) -> None:
     token.write_text("a-token-for-the-check-only")
     config = (DEPLOY / "prometheus" / "prometheus.yml").read_text()
     (tmp_path / "prometheus.yml").write_text(
-        config.replace("/etc/prometheus/metrics-token", str(token))
+        config.replace("/run/secrets/metrics-token", str(token))
     )
     shutil.copy(RULES, tmp_path / "alerts.yml")
     result = subprocess.run(
