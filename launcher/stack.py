@@ -181,7 +181,9 @@ class Stack:
             ROOT / "credentials.yml", self.settings.var_dir / "credentials.yml", env
         )
         for service in self.services:
-            service.base_env = self.settings.service_env(service.name, env)
+            # Replicas (rasa-1, actions-2) get the secrets of their kind.
+            kind = service.name.split("-", 1)[0]
+            service.base_env = self.settings.service_env(kind, env)
             self.supervisor.spawn(service)
         try:
             self.wait_healthy(timeout)

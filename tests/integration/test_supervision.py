@@ -58,6 +58,7 @@ class WebCustomer:
         )
         answer.raise_for_status()
         self.token = answer.json()["token"]
+        self.sender = str(answer.json()["sender_id"])
 
     def say_text(self, text: str) -> str:
         """Send a message; the replies' text joined."""
