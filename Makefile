@@ -11,7 +11,7 @@ LOG_DIR := var/log
 # Rasa sends usage telemetry unless told not to; nothing leaves the machine.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help venv run train validate lint format typecheck unit test conversations \
+.PHONY: help venv run cluster train validate lint format typecheck unit test conversations \
         integration outsider browser bench eval-real eval-sentiment catalogue-nlu db lock demo \
         shell clean deploy-tools deploy-check
 
@@ -35,6 +35,9 @@ venv: $(STAMP) ## Build the virtual environment from the pinned requirements
 
 run: venv ## Run the whole assistant on embedded defaults (trains first when needed)
 	@$(PY) -m launcher run
+
+cluster: venv deploy-tools ## 2 Rasa + 2 action servers behind HAProxy on local PostgreSQL, Redis, RabbitMQ
+	@$(PY) -m launcher cluster
 
 train: venv ## Train the Rasa model if config, domain or data changed (--force: make train FORCE=1)
 	@$(PY) -m launcher train $(if $(FORCE),--force,)
