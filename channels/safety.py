@@ -21,6 +21,7 @@ from actions.clients.errors import MallError
 from actions.clients.mall import MallClient
 from actions.settings import Settings
 from components.handoff_policy import SERVICE_FAILURE, silence_calls_for_a_person
+from monitoring.metrics import TURN_ERRORS, channel_label
 
 logger = logging.getLogger(__name__)
 
@@ -67,10 +68,12 @@ async def reply_or_fallback(
         return messages
     tracker = await agent.tracker_store.retrieve(sender_id)
     if tracker is None:
+        TURN_ERRORS.labels("other", "no_answer").inc()
         return [{"recipient_id": sender_id, "text": BUSY_TEXT}]
     if tracker.is_paused():
         return []
     logger.warning("No reply for %s and the conversation is not paused", sender_id)
+    TURN_ERRORS.labels(channel_label(tracker.get_latest_input_channel()), "no_answer").inc()
     if not silence_calls_for_a_person(list(tracker.events)):
         return [{"recipient_id": sender_id, "text": BUSY_TEXT}]
     channel = tracker.get_latest_input_channel() or "rest"

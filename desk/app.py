@@ -22,6 +22,7 @@ from desk.mall import MallApi
 from desk.pages import Services, render
 from desk.rasa import Rasa
 from desk.settings import DeskSettings
+from monitoring import asgi as metrics
 from security.asgi import BodyLimitMiddleware
 from security.ratelimit import RateLimiter
 
@@ -110,4 +111,5 @@ def create_app(
     app.add_exception_handler(Exception, _on_unexpected)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware, widget_origin=settings.widget_origin)
+    metrics.install(app)  # GET /metrics: METRICS_TOKEN, else loopback callers only
     return app

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from launcher.cluster import Cluster, cluster_banner_lines
 from launcher.settings import ROOT, StackSettings
 from launcher.stack import ENDPOINTS, Stack, StackError
 from launcher.train import display, train
@@ -29,6 +30,7 @@ Mall Assistant is running.
   Logs:                 {logs}
 
 Try it: `make demo` prints a sales conversation through the web channel.
+A process that crashes is restarted (with back-off); the others keep serving.
 Press Ctrl-C to stop every process.
 """
 REST_ON = """
@@ -43,21 +45,39 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise _Stop
 
 
-def run(settings: StackSettings) -> int:
-    """Train if needed, start everything, wait for Ctrl-C, stop everything."""
+def run(settings: StackSettings, *, cluster: bool = False) -> int:
+    """Train if needed, start everything, keep it up until Ctrl-C, stop everything."""
     try:
         train(settings)
     except KeyboardInterrupt:
         print("\nTraining interrupted; nothing was started.", file=sys.stderr)
         return 130
-    stack = Stack(settings)
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
-    print("Starting the mall API, the action server, the Rasa server and the desk ...", flush=True)
+    signal.signal(signal.SIGHUP, _raise_stop)  # the terminal went away
+    stack: Stack
+    if cluster:
+        stack = Cluster(settings)
+        print("make cluster uses this machine's own stores:", flush=True)
+        for line in stack.backends.describe():
+            print(f"  {line}", flush=True)
+        print(
+            "Starting the mall API, 2 action servers, 2 Rasa replicas, HAProxy and the desk ...",
+            flush=True,
+        )
+    else:
+        stack = Stack(settings)
+        print(
+            "Starting the mall API, the action server, the Rasa server and the desk ...",
+            flush=True,
+        )
+    settings = stack.settings
     started = time.monotonic()
     try:
         stack.start()
         env = settings.child_env()
+        if cluster:
+            print("\n".join(["", *cluster_banner_lines(stack)]), flush=True)  # type: ignore[arg-type]
         print(
             BANNER.format(
                 rasa=settings.rasa_url,
@@ -75,10 +95,8 @@ def run(settings: StackSettings) -> int:
             flush=True,
         )
         while True:
-            dead = stack.check_alive()
-            if dead:
-                print(f"{dead} stopped unexpectedly:\n{stack.log_tail(dead)}", file=sys.stderr)
-                return 1
+            for event in stack.supervise():
+                print(f"[{time.strftime('%H:%M:%S')}] {event}", file=sys.stderr, flush=True)
             time.sleep(0.5)
     except _Stop:
         print("\nStopping ...", flush=True)
@@ -245,6 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m launcher", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="train if needed, start every process, stop on Ctrl-C")
+    commands.add_parser(
+        "cluster",
+        help="2 Rasa replicas + 2 action servers behind HAProxy on PostgreSQL, Redis, RabbitMQ",
+    )
     train_parser = commands.add_parser("train", help="train the model if inputs changed")
     train_parser.add_argument("--force", action="store_true", help="train even if current")
     tests = commands.add_parser("test-conversations", help="rasa test nlu + core")
@@ -258,8 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = StackSettings.from_env()
-    if args.command == "run":
-        return run(settings)
+    if args.command in ("run", "cluster"):
+        return run(settings, cluster=args.command == "cluster")
     if args.command == "train":
         train(settings, force=args.force)
         return 0

@@ -1,26 +1,25 @@
-"""Start the assistant's processes, wait until each is healthy, stop them all.
+"""Start the assistant's processes, wait until each is healthy, keep them up, stop them all.
 
 The processes, as data (`build_services`): the mall API and the action server on loopback,
 the Rasa server (channels) and the desk (shop, agent console) where browsers reach them.
+`launcher.supervisor` runs them: a crashed process is restarted with back-off while the
+others keep serving, and none outlives the launcher.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 import requests
 
 from launcher.settings import ROOT, StackSettings
+from launcher.supervisor import PortInUse, Program, RestartPolicy, Supervisor
 
 logger = logging.getLogger(__name__)
 
@@ -31,18 +30,12 @@ class StackError(RuntimeError):
     """A process failed to start or to become healthy."""
 
 
-@dataclass
-class Service:
-    """One child process and how to tell that it is ready."""
+@dataclass(kw_only=True)
+class Service(Program):
+    """One supervised child process and how to tell that it is ready."""
 
-    name: str
-    command: list[str]
     health_url: str
     headers: dict[str, str] = field(default_factory=dict)
-    # Variables this process gets on top of the shared environment.
-    env: dict[str, str] = field(default_factory=dict)
-    process: subprocess.Popen[bytes] | None = None
-    log: IO[bytes] | None = None
 
     def is_healthy(self) -> bool:
         """True when the service answers its health check."""
@@ -87,6 +80,8 @@ def build_services(settings: StackSettings, names: Iterable[str] = ALL_SERVICES)
                     str(settings.mall_port),
                 ],
                 health_url=f"{settings.mall_url}/health",
+                port=settings.mall_port,
+                host=settings.mall_host,
             )
         )
     if "actions" in wanted:
@@ -105,6 +100,8 @@ def build_services(settings: StackSettings, names: Iterable[str] = ALL_SERVICES)
                 health_url=f"{settings.actions_url}/health",
                 # rasa_sdk has no --host: it listens on SANIC_HOST, all interfaces if unset.
                 env={"SANIC_HOST": settings.actions_host},
+                port=settings.actions_port,
+                host=settings.actions_host,
             )
         )
     if "rasa" in wanted:
@@ -137,6 +134,8 @@ def build_services(settings: StackSettings, names: Iterable[str] = ALL_SERVICES)
                 ],
                 # /status answers only once the model is loaded.
                 health_url=f"{settings.rasa_url}/status?token={settings.rasa_api_token}",
+                port=settings.rasa_port,
+                host=settings.host,
             )
         )
     if "desk" in wanted:
@@ -145,37 +144,46 @@ def build_services(settings: StackSettings, names: Iterable[str] = ALL_SERVICES)
                 name="desk",
                 command=[str(BIN / "python"), "-m", "desk", "serve"],
                 health_url=f"{settings.desk_url}/health",
+                port=settings.desk_port,
+                host=settings.host,
             )
         )
     return services
 
 
 class Stack:
-    """The running assistant: start every service, wait until healthy, stop them all."""
+    """The running assistant: start every service, wait until healthy, keep up, stop all."""
 
-    def __init__(self, settings: StackSettings, services: Iterable[str] = ALL_SERVICES) -> None:
+    def __init__(
+        self,
+        settings: StackSettings,
+        services: Iterable[str] = ALL_SERVICES,
+        *,
+        policy: RestartPolicy | None = None,
+    ) -> None:
         self.settings = settings
         self.services = build_services(settings, services)
+        self.supervisor = Supervisor(
+            self.services, log_dir=settings.log_dir, cwd=ROOT, policy=policy, env={}
+        )
+        # Restarted services not yet answering their health check again.
+        self._recovering: set[str] = set()
 
     def start(self, timeout: float = 180.0) -> None:
         """Start every service and return once all answer their health checks."""
         self.settings.log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.supervisor.start_check()
+        except PortInUse as error:
+            raise StackError(str(error)) from None
         if any(service.name == "mall" for service in self.services):
             mall_database_init(self.settings)
         env = self.settings.child_env()
         for service in self.services:
-            service.log = open(self.settings.log_dir / f"{service.name}.log", "ab")  # noqa: SIM115
-            service.process = subprocess.Popen(
-                service.command,
-                cwd=ROOT,
-                env={**self.settings.service_env(service.name, env), **service.env},
-                stdout=service.log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                # Own process group: Ctrl-C on the launcher must not reach the children
-                # twice, and stopping kills whatever a child spawned too.
-                start_new_session=True,
-            )
+            # Replicas (rasa-1, actions-2) get the secrets of their kind.
+            kind = service.name.split("-", 1)[0]
+            service.base_env = self.settings.service_env(kind, env)
+            self.supervisor.spawn(service)
         try:
             self.wait_healthy(timeout)
         except BaseException:
@@ -204,8 +212,23 @@ class Stack:
                 raise StackError(f"not healthy after {timeout:.0f} s: {names}")
             time.sleep(0.25)
 
+    def supervise(self) -> list[str]:
+        """One round of supervision: restart what crashed, report what is back; say what."""
+        events = self.supervisor.poll()
+        for event in events:
+            name = event.split(" ", 1)[0]
+            if " restarted " in event:
+                self._recovering.add(name)
+            elif "stays down" in event:
+                events[events.index(event)] += f"\n{self.log_tail(name)}"
+        for service in self.services:
+            if service.name in self._recovering and service.is_healthy():
+                self._recovering.discard(service.name)
+                events.append(f"{service.name} is serving again")
+        return events
+
     def check_alive(self) -> str | None:
-        """The name of a service that has died, if any."""
+        """The name of a service that is down (crashed, restarting or given up), if any."""
         for service in self.services:
             if service.process is not None and service.process.poll() is not None:
                 return service.name
@@ -220,22 +243,7 @@ class Stack:
 
     def stop(self, grace: float = 10.0) -> None:
         """Stop every service (SIGTERM to its process group, SIGKILL after the grace time)."""
-        for service in reversed(self.services):
-            if service.process is not None and service.process.poll() is None:
-                _signal_group(service.process, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for service in reversed(self.services):
-            if service.process is None:
-                continue
-            try:
-                service.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _signal_group(service.process, signal.SIGKILL)
-                service.process.wait()
-            # Children the service spawned itself (sanic workers) share its group.
-            _signal_group(service.process, signal.SIGKILL)
-            if service.log is not None:
-                service.log.close()
+        self.supervisor.stop(grace)
 
     def __enter__(self) -> Stack:
         self.start()
@@ -243,8 +251,3 @@ class Stack:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
-
-
-def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, sig)

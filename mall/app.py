@@ -28,6 +28,7 @@ from mall.guards import (
     BodyLimitMiddleware,
     ServiceTokenMiddleware,
 )
+from mall.metrics import HANDOFF_QUEUE
 from mall.models import Coupon, utcnow
 from mall.routes import (
     agents,
@@ -45,6 +46,7 @@ from mall.services import catalogue as catalogue_service
 from mall.services.events import EventBudget
 from mall.settings import Settings
 from mall.terms import load_guides, load_terms
+from monitoring import asgi as metrics
 from security.tokens import require_secret
 
 logger = logging.getLogger("mall")
@@ -208,4 +210,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(
         ServiceTokenMiddleware, token=token, channel_keys=settings.insight.event_keys.values()
     )
+    metrics.install(app)  # outermost: times every request, GET /metrics needs METRICS_TOKEN
+    HANDOFF_QUEUE.database = database
     return app

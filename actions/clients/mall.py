@@ -21,6 +21,7 @@ from actions.clients.errors import (
     NotFound,
     Unauthorized,
 )
+from actions.clients.metrics import measured
 from actions.clients.models import (
     BestCoupon,
     Coupon,
@@ -221,6 +222,17 @@ class MallClient:
         params: dict[str, Any] | None = None,
         json: dict[str, Any] | None = None,
         retry_dropped_connection: bool = False,
+    ) -> dict[str, Any]:
+        with measured(method, path, self.breaker):
+            return self._send_through_breaker(method, path, params, json, retry_dropped_connection)
+
+    def _send_through_breaker(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        json: dict[str, Any] | None,
+        retry_dropped_connection: bool,
     ) -> dict[str, Any]:
         if not self.breaker.allow():
             raise CircuitOpen(f"{method} {path} not attempted: the mall failed repeatedly")

@@ -11,6 +11,7 @@ from mall import schemas, views
 from mall.models import utcnow
 from mall.routes.deps import CustomerId, DatabaseDep, Responses, ok
 from mall.services import coupons
+from monitoring.metrics import COUPONS_ISSUED
 
 router = APIRouter(tags=["coupons"])
 CONFLICT: Responses = {409: {"model": schemas.CouponErrorOut}, 404: {"model": schemas.ErrorOut}}
@@ -48,6 +49,8 @@ def issue_coupon(database: DatabaseDep, customer_id: CustomerId, body: schemas.I
             template_id=body.template_id,
             idempotency_key=body.idempotency_key,
         )
+    if issued.created:
+        COUPONS_ISSUED.inc()
     return ok(views.coupon(issued.coupon, utcnow()), status_code=201 if issued.created else 200)
 
 

@@ -15,10 +15,12 @@ from sqlalchemy.orm import Session
 
 from mall import schemas
 from mall.errors import Forbidden, Unauthorized
+from mall.metrics import record_claim_wait
 from mall.models import Agent, Handoff, HandoffNote, HandoffReveal, utcnow
 from mall.routes.deps import DatabaseDep, Responses, ok
 from mall.services import agents, handoffs
 from mall.settings import HandoffSettings
+from monitoring.metrics import HANDOFFS_OPENED
 
 router = APIRouter(tags=["handoffs"])
 NOT_FOUND: Responses = {404: {"model": schemas.ErrorOut}}
@@ -139,6 +141,8 @@ def open_handoff(request: Request, database: DatabaseDep, body: schemas.HandoffI
             "created": opened.created,
             "availability": opened.availability.as_dict(),
         }
+    if opened.created:
+        HANDOFFS_OPENED.labels(body.reason).inc()
     return ok(content, status_code=201 if opened.created else 200)
 
 
@@ -195,7 +199,9 @@ def claim(database: DatabaseDep, handoff_id: HandoffId, agent_session: AgentSess
     with database.write_session() as session:
         agent = signed_in(session, agent_session)
         handoffs.claim(session=session, handoff_id=handoff_id, agent_id=agent.id, now=utcnow())
-        content = detail_view(handoffs.get_handoff(session=session, handoff_id=handoff_id))
+        handoff = handoffs.get_handoff(session=session, handoff_id=handoff_id)
+        content = detail_view(handoff)
+    record_claim_wait(handoff.created_at, handoff.claimed_at)
     return ok(content)
 
 

@@ -1,0 +1,1 @@
+"""Prometheus metrics for every process: definitions, the guarded /metrics endpoints, hooks."""

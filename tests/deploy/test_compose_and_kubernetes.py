@@ -1,0 +1,214 @@
+"""The deployment files: the compose file validates, the manifests carry probes, resources and
+an autoscaler, the images copy what exists, and no secret is written into any of them."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+COMPOSE = DEPLOY / "docker-compose.yml"
+SECRETS = (
+    "MALL_API_TOKEN",
+    "RASA_API_TOKEN",
+    "HANDOFF_TOKEN",
+    "WEB_CHANNEL_SECRET",
+    "METRICS_TOKEN",
+    "POSTGRES_PASSWORD",
+    "RABBITMQ_PASSWORD",
+)
+SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|DATABASE_URL|DB_URL)$")
+
+
+def compose_command() -> list[str] | None:
+    """`docker compose` when the plugin is there, else Debian's docker-compose, else None."""
+    if shutil.which("docker"):
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True)
+        if probe.returncode == 0:
+            return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    return None
+
+
+def compose_env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in SECRETS}
+    env.update({name: f"{name.lower()}-for-the-check" for name in SECRETS}, **overrides)
+    return env
+
+
+def run_compose(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    command = compose_command()
+    assert command is not None
+    return subprocess.run(
+        [*command, "-f", str(COMPOSE), "config", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+
+
+needs_compose = pytest.mark.skipif(compose_command() is None, reason="no docker compose")
+
+
+@needs_compose
+def test_the_compose_file_validates() -> None:
+    result = run_compose(compose_env(), "-q")
+    assert result.returncode == 0, result.stderr
+
+
+@needs_compose
+def test_compose_refuses_to_run_without_its_secrets() -> None:
+    env = compose_env()
+    del env["MALL_API_TOKEN"]
+    result = run_compose(env, "-q")
+    assert result.returncode != 0
+    assert "MALL_API_TOKEN" in result.stderr
+
+
+@needs_compose
+def test_the_resolved_compose_mirrors_make_cluster() -> None:
+    result = run_compose(compose_env())
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    assert {"rasa-1", "rasa-2", "actions-1", "actions-2", "lb", "mall", "desk"} <= set(services)
+    assert {"postgres", "redis", "rabbitmq", "prometheus"} <= set(services)
+    published = {
+        name: [
+            str(port.get("published", port) if isinstance(port, dict) else port)
+            for port in spec.get("ports", [])
+        ]
+        for name, spec in services.items()
+        if spec.get("ports")
+    }
+    # Only the load balancer (channels) and the desk face clients.
+    assert set(published) == {"lb", "desk"}, published
+    rasa = services["rasa-1"]["environment"]
+    assert rasa["ACTION_ENDPOINT_URL"] == "http://lb:5055/webhook"
+    assert rasa["TRACKER_DB_URL"].startswith("postgresql://")
+    assert rasa["REDIS_HOST"] == "redis" and rasa["RABBITMQ_HOST"] == "rabbitmq"
+
+
+def raw_compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def test_compose_takes_every_secret_from_the_environment() -> None:
+    text = COMPOSE.read_text()
+    for line in text.splitlines():
+        match = re.match(r"^\s*([A-Z_]+):\s*(.+)$", line)
+        if match and SECRET_NAME.search(match.group(1)) and match.group(1) != "REDIS_PASSWORD":
+            assert "${" in match.group(2), line
+    for name in SECRETS:
+        assert f"${{{name}:?" in text, name
+    services = raw_compose()["services"]
+    for name in ("mall", "desk", "actions-1", "rasa-1", "postgres", "redis", "rabbitmq"):
+        assert "healthcheck" in services[name], name
+
+
+def test_the_load_balancer_config_balances_two_of_each_and_hides_metrics() -> None:
+    config = (DEPLOY / "haproxy" / "haproxy.cfg").read_text()
+    assert re.findall(r"server (rasa-\d) ", config) == ["rasa-1", "rasa-2"]
+    assert re.findall(r"server (actions-\d) ", config) == ["actions-1", "actions-2"]
+    assert "deny deny_status 404 if { path_beg /webhooks/metrics }" in config
+
+
+@pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy not installed")
+def test_haproxy_accepts_the_config(tmp_path: Path) -> None:
+    config = tmp_path / "haproxy.cfg"
+    config.write_text((DEPLOY / "haproxy" / "haproxy.cfg").read_text())
+    result = subprocess.run(["haproxy", "-c", "-f", str(config)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_dockerfile_copies_what_exists_and_builds_both_images() -> None:
+    dockerfile = (DEPLOY / "docker" / "Dockerfile").read_text()
+    stages = re.findall(r"^FROM \S+ AS (\S+)$", dockerfile, re.MULTILINE)
+    assert {"base", "model", "app", "rasa"} <= set(stages)
+    for line in dockerfile.splitlines():
+        if line.startswith("COPY") and "--from" not in line:
+            *sources, _target = line.split()[1:]
+            for source in sources:
+                assert (ROOT / source).exists(), source
+        assert not re.search(r"ENV .*(TOKEN|SECRET|PASSWORD)", line), line
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".venv", "var", "models", ".env"} <= set(ignored)
+
+
+def manifests() -> list[dict[str, Any]]:
+    documents = []
+    for path in sorted((DEPLOY / "kubernetes").glob("*.yaml")):
+        documents += [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+    return documents
+
+
+def of_kind(kind: str) -> dict[str, dict[str, Any]]:
+    return {doc["metadata"]["name"]: doc for doc in manifests() if doc["kind"] == kind}
+
+
+def test_every_deployment_has_probes_resources_and_secrets_by_reference() -> None:
+    deployments = of_kind("Deployment")
+    assert set(deployments) == {"rasa", "actions", "mall", "desk"}
+    for name, deployment in deployments.items():
+        spec = deployment["spec"]
+        assert (
+            spec["selector"]["matchLabels"].items()
+            <= spec["template"]["metadata"]["labels"].items()
+        )
+        for container in spec["template"]["spec"]["containers"]:
+            ports = {port["name"] for port in container["ports"]}
+            for probe in ("readinessProbe", "livenessProbe"):
+                assert container[probe]["httpGet"]["port"] in ports, (name, probe)
+            resources = container["resources"]
+            for bound in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(resources[bound]), (name, bound)
+            for variable in container.get("env", []):
+                if SECRET_NAME.search(variable["name"]):
+                    assert "secretKeyRef" in variable["valueFrom"], (name, variable["name"])
+    assert deployments["rasa"]["spec"]["replicas"] == 2
+    assert deployments["actions"]["spec"]["replicas"] == 2
+
+
+def test_rasa_is_sized_from_the_measurements_and_autoscaled() -> None:
+    rasa = of_kind("Deployment")["rasa"]["spec"]["template"]["spec"]["containers"][0]
+    # 840 MB resident was measured with the model loaded: the request must hold it.
+    assert rasa["resources"]["requests"]["memory"] == "1Gi"
+    assert "startupProbe" in rasa
+    [hpa] = of_kind("HorizontalPodAutoscaler").values()
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "rasa",
+    }
+    assert (
+        hpa["spec"]["minReplicas"] >= 2 and hpa["spec"]["maxReplicas"] > hpa["spec"]["minReplicas"]
+    )
+    [metric] = hpa["spec"]["metrics"]
+    assert metric["resource"]["name"] == "cpu"
+
+
+def test_services_select_deployments_and_nothing_is_exposed_outside_the_cluster() -> None:
+    deployments = of_kind("Deployment")
+    for name, service in of_kind("Service").items():
+        assert service["spec"]["type"] == "ClusterIP", name
+        labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
+        assert service["spec"]["selector"].items() <= labels.items()
+    assert not of_kind("Secret"), "secrets are created by the operator, never committed"
+
+
+def test_the_kustomization_lists_every_manifest() -> None:
+    kustomization = yaml.safe_load((DEPLOY / "kubernetes" / "kustomization.yaml").read_text())
+    files = {path.name for path in (DEPLOY / "kubernetes").glob("*.yaml")} - {"kustomization.yaml"}
+    assert set(kustomization["resources"]) == files
+    for generated in kustomization["configMapGenerator"]:
+        for source in generated["files"]:
+            assert (DEPLOY / "kubernetes" / source).resolve().exists()
