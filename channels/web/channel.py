@@ -103,7 +103,7 @@ def _json_body(request: Request) -> dict[str, Any]:
 
 
 def page_metadata(raw: Any) -> dict[str, str]:
-    """The page context a browser may pass: product id and page URL, nothing else."""
+    """The page context a browser may pass: product id, page URL, language, nothing else."""
     # Whitelisted: metadata reaches the actions and the tracker, and a browser must not be
     # able to pose as an agent or smuggle other keys in.
     if not isinstance(raw, dict):
@@ -112,6 +112,9 @@ def page_metadata(raw: Any) -> dict[str, str]:
     product_id = raw.get("product_id")
     if isinstance(product_id, str) and PRODUCT_ID.match(product_id):
         metadata["product_id"] = product_id
+    language = raw.get("language")
+    if language in ("zh", "en"):
+        metadata["language"] = language
     page_url = raw.get("page_url")
     if (
         isinstance(page_url, str)
