@@ -23,7 +23,7 @@ from sanic.response import HTTPResponse
 
 from channels import delivery, safety
 from channels.ratelimits import RateLimited, client_address, too_many
-from channels.settings import ChannelSettings, merged
+from channels.settings import channel_settings, merged
 from channels.web.history import conversation_items, items_after
 from channels.web.notify import Notifier
 from channels.web.tokens import (
@@ -152,7 +152,7 @@ class WebInput(InputChannel):
 
         In development an unset WEB_CHANNEL_SECRET is generated once under var/secrets/.
         """
-        settings = ChannelSettings()
+        settings = channel_settings()
         credentials = merged(
             credentials,
             {
