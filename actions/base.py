@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 HANDOFF_ACTION = "action_handoff"
-SORRY_LINE = "抱歉，我这边出了点小问题，没能处理好您的请求。请稍后再试，或者说“转人工”让客服帮您。"
+SORRY_RESPONSE = "utter_sorry_failed"
 
 
 class MallAction(Action, ABC):
@@ -74,7 +74,7 @@ class MallAction(Action, ABC):
         except Exception:
             logger.exception("%s failed for sender %s", self.name(), tracker.sender_id)
             del dispatcher.messages[already_sent:]
-            dispatcher.utter_message(text=SORRY_LINE)
+            dispatcher.utter_message(response=SORRY_RESPONSE)
             return []
         # "退货 另外运费谁出": the first request is answered, the second is offered.
         if self.offers_second_request and not any(

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from pathlib import Path
+from typing import Any
 
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
@@ -14,47 +18,35 @@ from actions.base import MallAction, latest_entity, slot_changes
 from actions.clients.errors import MallError
 from actions.clients.models import Product, Sku
 from actions.formatting import variant_label, yuan
+from actions.phrases import phrase
 from actions.products import find_product, product_or_ask_which, product_slots
 
 logger = logging.getLogger(__name__)
 
 # Topics answered from the mall's after-sales guide; the product in play makes them specific.
 GUIDE_TOPICS = frozenset({"usage", "troubleshooting", "installation", "warranty"})
-# How an answer names a product the assistant does not know yet.
-GENERIC_PRODUCT = "您的商品"
-
 # Exact counts above this are noise to a customer; below it they help them hurry.
 LOW_STOCK = 10
 
-# Words customers use for a spec, and the spec names the catalogue uses for it.
-SPEC_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "材质": ("材质", "面料", "材料"),
-    "面料": ("面料", "材质"),
-    "材料": ("材质", "面料"),
-    "重量": ("重量", "克重"),
-    "多重": ("重量", "克重"),
-    "续航": ("续航", "电池"),
-    "电池": ("电池", "续航"),
-    "多久": ("续航",),
-    "尺寸": ("尺寸", "规格"),
-    "多大": ("尺寸", "规格", "容量"),
-    "容量": ("容量",),
-    "防水": ("防水", "防水等级"),
-    "蓝牙": ("蓝牙版本", "连接"),
-    "保质期": ("保质期",),
-    "功率": ("功率", "最大输出"),
-}
+SPEC_SYNONYMS_FILE = Path(__file__).with_name("spec_synonyms.yml")
 
 
-def stock_phrase(sku: Sku) -> str:
+@functools.lru_cache(maxsize=1)
+def spec_synonyms() -> dict[str, tuple[str, ...]]:
+    """Words customers use for a spec -> the catalogue's spec names (spec_synonyms.yml)."""
+    data = yaml.safe_load(SPEC_SYNONYMS_FILE.read_text(encoding="utf-8")) or {}
+    return {str(word): tuple(str(name) for name in names) for word, names in data.items()}
+
+
+def stock_phrase(domain: DomainDict, sku: Sku) -> str:
     """`白色有货` / `樱花粉仅剩3件` / `黑色L码暂时缺货`."""
     label = variant_label(sku.get("color"), sku.get("size"))
     stock = sku["stock"]
     if stock <= 0:
-        return f"{label}暂时缺货"
+        return phrase(domain, "utter_part_stock_out", variant=label)
     if stock < LOW_STOCK:
-        return f"{label}仅剩{stock}件"
-    return f"{label}有货"
+        return phrase(domain, "utter_part_stock_low", variant=label, stock=stock)
+    return phrase(domain, "utter_part_stock_in", variant=label)
 
 
 def matching_skus(skus: list[Sku], *, color: str | None, size: str | None) -> list[Sku]:
@@ -84,20 +76,35 @@ class ActionCheckStock(MallAction):
     ) -> list[EventType]:
         """Answer stock per SKU, or ask which product."""
         product = await product_or_ask_which(
-            self.mall, dispatcher, tracker, intent="ask_stock", question="您想查哪款商品的库存呢？"
+            self.mall,
+            dispatcher,
+            tracker,
+            intent="ask_stock",
+            question="utter_ask_which_product_stock",
         )
         if product is None:
             return slot_changes(tracker, pending_question="stock")
 
-        dispatcher.utter_message(text=self._stock_line(tracker, product))
+        dispatcher.utter_message(
+            response="utter_stock", lines=self._stock_line(domain, tracker, product)
+        )
         return product_slots(product) + slot_changes(tracker, pending_question=None)
 
-    def _stock_line(self, tracker: Tracker, product: Product) -> str:
+    def _stock_line(self, domain: DomainDict, tracker: Tracker, product: Product) -> str:
         name, skus = product["name"], product["skus"]
+
+        def part(piece: str, **values: Any) -> str:
+            return phrase(domain, f"utter_part_{piece}", product=name, **values)
+
+        def listed(chosen: list[Sku], separator: str) -> str:
+            return separator.join(stock_phrase(domain, s) for s in chosen)
+
+        comma = phrase(domain, "utter_part_list_separator")
         if not skus or all(s["stock"] <= 0 for s in skus):
-            return f"抱歉，{name}目前全部暂时缺货了，可以先看看其他商品，或者过几天再来问我。"
+            return part("all_out")
         if len(skus) == 1 and not skus[0].get("color") and not skus[0].get("size"):
-            return f"{name}{stock_phrase(skus[0]).removeprefix('默认款')}。"
+            label = variant_label(None, None)
+            return part("single_stock", stock=stock_phrase(domain, skus[0]).removeprefix(label))
 
         color, size = latest_entity(tracker, "color"), latest_entity(tracker, "size")
         said_now = bool(color or size)
@@ -105,25 +112,25 @@ class ActionCheckStock(MallAction):
             # A colour/size from earlier turns only applies to the same product.
             color, size = tracker.get_slot("color"), tracker.get_slot("size")
         if not color and not size:
-            return f"{name}库存情况：\n" + "\n".join(stock_phrase(s) for s in skus)
+            return part("stock_list", stock=listed(skus, "\n"))
 
         wanted = matching_skus(skus, color=color, size=size)
         if not wanted:
             if not said_now:
-                return f"{name}库存情况：\n" + "\n".join(stock_phrase(s) for s in skus)
+                return part("stock_list", stock=listed(skus, "\n"))
             asked = variant_label(color, size)
-            return f"{name}没有{asked}这个款式，现有：\n" + "\n".join(stock_phrase(s) for s in skus)
-        lines = [f"{name}：" + "，".join(stock_phrase(s) for s in wanted) + "。"]
+            return part("no_such_variant", variant=asked, stock=listed(skus, "\n"))
+        lines = [part("wanted_stock", stock=listed(wanted, comma))]
         if all(s["stock"] <= 0 for s in wanted):
-            others = [stock_phrase(s) for s in skus if s["stock"] > 0]
-            lines.append("其他有货的款式：" + "，".join(others) + "。")
+            others = [s for s in skus if s["stock"] > 0]
+            lines.append(part("other_stock", stock=listed(others, comma)))
         return "\n".join(lines)
 
 
 def asked_specs(text: str, specs: dict[str, str]) -> list[str]:
     """Spec names the message asks about, in the order the product lists them."""
     wanted: set[str] = {name for name in specs if name and name in text}
-    for word, names in SPEC_SYNONYMS.items():
+    for word, names in spec_synonyms().items():
         if word in text:
             wanted.update(name for name in names if name in specs)
     return [name for name in specs if name in wanted]
@@ -155,7 +162,7 @@ class ActionProductInfo(MallAction):
             dispatcher,
             tracker,
             intent="ask_product_info",
-            question="您想了解哪款商品呢？",
+            question="utter_ask_which_product_info",
         )
         if product is None:
             # Remember a topic other than plain specs for when the product is named.
@@ -163,7 +170,9 @@ class ActionProductInfo(MallAction):
             return slot_changes(tracker, pending_question="info", answer_topic=pending)
         if topic != "specs":
             utter_topic(dispatcher, domain, "ask_product_info", topic, product=product["name"])
-        dispatcher.utter_message(text=self._spec_lines(tracker, product))
+        dispatcher.utter_message(
+            response="utter_product_info", lines=self._spec_lines(domain, tracker, product)
+        )
         return product_slots(product) + slot_changes(
             tracker, pending_question=None, answer_topic=None
         )
@@ -182,16 +191,29 @@ class ActionProductInfo(MallAction):
             return pending
         return topic
 
-    def _spec_lines(self, tracker: Tracker, product: Product) -> str:
+    def _spec_lines(self, domain: DomainDict, tracker: Tracker, product: Product) -> str:
         text = tracker.latest_message.get("text") or ""
         specs = product.get("specs") or {}
         first = asked_specs(text, specs)
-        lines = [f"{product['name']}的{name}：{specs[name]}" for name in first]
-        lines.append(f"{product['name']}：{product['description']}")
-        rest = [f"{name}：{value}" for name, value in specs.items() if name not in first]
+        name = product["name"]
+        lines = [
+            phrase(domain, "utter_part_asked_spec", product=name, spec=spec, value=specs[spec])
+            for spec in first
+        ]
+        lines.append(
+            phrase(
+                domain, "utter_part_description", product=name, description=product["description"]
+            )
+        )
+        rest = [
+            phrase(domain, "utter_part_spec", spec=spec, value=value)
+            for spec, value in specs.items()
+            if spec not in first
+        ]
         if rest:
-            lines.append("【参数】" + "；".join(rest))
-        lines.append(f"现价¥{yuan(product['price'])}。")
+            separator = phrase(domain, "utter_part_specs_separator")
+            lines.append(phrase(domain, "utter_part_specs", specs=separator.join(rest)))
+        lines.append(phrase(domain, "utter_part_price_now", price=yuan(product["price"])))
         return "\n".join(lines)
 
     async def _after_sales(
@@ -200,7 +222,7 @@ class ActionProductInfo(MallAction):
         """A general answer, made specific by the product's guide when the product is known."""
         lookup = await find_product(self.mall, tracker)
         product = lookup.product
-        name = product["name"] if product is not None else GENERIC_PRODUCT
+        name = product["name"] if product is not None else phrase(domain, "utter_part_your_product")
         utter_topic(dispatcher, domain, "ask_product_info", topic, product=name)
         if product is None:
             if topic in GUIDE_TOPICS:

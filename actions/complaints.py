@@ -11,8 +11,8 @@ from rasa_sdk.types import DomainDict
 
 from actions.answers import answer_topic, utter_topic
 from actions.base import HANDOFF_ACTION, MallAction
-from actions.catalogue import GENERIC_PRODUCT
 from actions.clients.errors import MallError
+from actions.phrases import phrase
 from actions.products import find_product, product_slots
 from actions.terms import returns_values
 
@@ -38,8 +38,10 @@ class ActionComplaint(MallAction):
         lookup = await find_product(self.mall, tracker)
         product = lookup.product
         values = {
-            "product": product["name"] if product is not None else GENERIC_PRODUCT,
-            **await self._returns_values(),
+            "product": product["name"]
+            if product is not None
+            else phrase(domain, "utter_part_your_product"),
+            **await self._returns_values(domain),
         }
         if not utter_topic(dispatcher, domain, "complaint", topic, **values):
             utter_topic(dispatcher, domain, "complaint", DEFAULT_TOPIC, **values)
@@ -53,11 +55,11 @@ class ActionComplaint(MallAction):
         dispatcher.utter_message(response="utter_complaint_options")
         return events
 
-    async def _returns_values(self) -> dict[str, object]:
+    async def _returns_values(self, domain: DomainDict) -> dict[str, object]:
         try:
             terms = await self.call(self.mall.get_terms, "returns")
         except MallError as exc:
             # The apology must not wait for the mall: the days read "规定时间" instead.
             logger.warning("no returns terms for a complaint answer: %s", exc)
-            return {"quality_issue_days": "规定"}
+            return {"quality_issue_days": phrase(domain, "utter_part_returns_days_unknown")}
         return returns_values(terms)

@@ -15,13 +15,6 @@ from actions.products import intent_payload
 # Bookkeeping actions that say nothing to the customer.
 _SILENT_ACTIONS = frozenset({"action_listen", "action_unlikely_intent"})
 
-HUMAN_OFFER = "抱歉，我还是没太明白您的意思😅 要不要帮您转人工客服？也可以换个说法再问我一次。"
-HUMAN_BUTTONS = [
-    {"title": "转人工", "payload": "/request_human"},
-    # `affirm` with no open question answers with what the assistant can do.
-    {"title": "换个问法", "payload": "/affirm"},
-]
-
 
 def previous_bot_action(events: list[dict[str, Any]]) -> str | None:
     """The last action the assistant ran before the customer's latest message."""
@@ -66,7 +59,7 @@ class ActionFallback(MallAction):
             )
             return [SlotSet("order_id", order_id)]
         if previous_bot_action(tracker.events) == self.name():
-            dispatcher.utter_message(text=HUMAN_OFFER, buttons=HUMAN_BUTTONS)
+            dispatcher.utter_message(response="utter_offer_human")
         else:
             dispatcher.utter_message(response="utter_default")
         return []

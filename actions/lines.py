@@ -9,9 +9,11 @@ from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
+from rasa_sdk import Tracker
 
 from actions.clients.models import Profile
 from actions.formatting import days_since, readable_date, yuan
+from actions.language import speaks_english
 
 logger = logging.getLogger(__name__)
 
@@ -70,13 +72,23 @@ def _environment() -> SandboxedEnvironment:
     return env
 
 
-def render(name: str, *, fallback: str, **context: Any) -> str:
-    """Render template `name`; on any template error log it and return `fallback`."""
+def sales_line(name: str, **context: Any) -> str | None:
+    """Render template `name`; None (the domain's plain line speaks) when it cannot."""
     try:
         text = _environment().get_template(name).render(**context)
     except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
         logger.warning("sales line %s failed to render (%s); using the plain line", name, exc)
-        return fallback
+        return None
     # One template line is one chat line; blank lines come from skipped branches.
     lines = [line.strip() for line in text.splitlines()]
-    return "\n".join(line for line in lines if line) or fallback
+    return "\n".join(line for line in lines if line) or None
+
+
+def sales_line_for(tracker: Tracker, name: str, **context: Any) -> str | None:
+    """The sales line for this customer: none for English writers (the templates are Chinese)."""
+    return None if speaks_english(tracker) else sales_line(name, **context)
+
+
+def render(name: str, *, fallback: str, **context: Any) -> str:
+    """Render template `name`; on any template error return `fallback`."""
+    return sales_line(name, **context) or fallback

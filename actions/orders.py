@@ -11,91 +11,107 @@ from actions.base import MallAction, latest_entity, slot_changes
 from actions.clients.errors import NotFound
 from actions.clients.models import Order
 from actions.formatting import readable_time, variant_label, yuan
+from actions.phrases import phrase
 from actions.products import intent_payload
 
 # Orders a customer is likely to be asking about.
 OPEN_STATUSES = frozenset({"pending_payment", "paid", "shipped", "delivered", "refunding"})
 MAX_LISTED = 3
 
-STATUS_NEWS = {
-    "pending_payment": "付款后会尽快为您发货。",
-    "paid": "仓库正在备货，会尽快发出。",
-    "shipped": "包裹正在路上。",
-    "delivered": "收到的商品有问题可以申请售后。",
-    "refunding": "退款会原路退回。",
-    "refunded": "款项已原路退回。",
-}
-
-# What each status means for a change, said before the list of what is still possible.
-CHANGE_LEAD = {
-    "pending_payment": "这笔订单还没付款，可以随意修改或取消：",
-    "paid": "这笔订单已付款、还没发货，现在改还来得及：",
-    "shipped": "这笔订单已经发货，没法再修改地址或颜色尺码了。您可以：",
-    "delivered": "这笔订单已经签收，不能再修改了，可以按售后政策退换货：",
-    "completed": "这笔订单已经完成，不能再修改了，可以按售后政策退换货：",
-    "cancelled": "这笔订单已经取消了，没有需要修改的内容。",
-    "refunding": "这笔订单正在退款中，暂时不能修改。",
-    "refunded": "这笔订单已经退款完成，不能再修改了。",
-}
-
-# How to do each allowed action: changes are made by the customer on the order page.
-HOW_TO = {
-    "cancel": "取消订单：在「我的订单」里打开这笔订单，点「取消订单」",
-    "change_address": "修改收货地址：打开订单详情，点「修改地址」",
-    "change_sku": "换颜色/尺码：打开订单详情，点「修改规格」",
-    "refuse_delivery": "快递上门时直接拒收，包裹退回后自动退款",
-    "return": "申请退货：签收后在「我的订单」点「申请售后」→「退货退款」",
-    "exchange": "申请换货：在「我的订单」点「申请售后」→「换货」",
-}
+# What the customer can do with an order (how: the domain's utter_part_how_to_* lines).
+HOW_TO = ("cancel", "change_address", "change_sku", "refuse_delivery", "return", "exchange")
+NEWS_STATUSES = frozenset(
+    {"pending_payment", "paid", "shipped", "delivered", "refunding", "refunded"}
+)
+LEAD_STATUSES = NEWS_STATUSES | {"completed", "cancelled"}
 
 
-def describe_items(order: Order) -> str:
+def describe_items(domain: DomainDict, order: Order) -> str:
     """`声悦Pro降噪蓝牙耳机（白色）×1、…`."""
     parts = []
     for item in order["items"]:
-        variant = variant_label(item.get("color"), item.get("size"))
-        detail = f"（{variant}）" if variant != "默认款" else ""
-        parts.append(f"{item['name']}{detail}×{item['quantity']}")
-    return "、".join(parts)
+        values = {"name": item["name"], "quantity": item["quantity"]}
+        if item.get("color") or item.get("size"):
+            variant = variant_label(item.get("color"), item.get("size"))
+            parts.append(phrase(domain, "utter_part_order_item_variant", variant=variant, **values))
+        else:
+            parts.append(phrase(domain, "utter_part_order_item", **values))
+    return phrase(domain, "utter_part_items_separator").join(parts)
 
 
-def status_line(order: Order) -> str:
+def status_line(domain: DomainDict, order: Order) -> str:
     """Status, items, total, and the latest logistics event once shipped."""
-    news = STATUS_NEWS.get(order["status"], "")
+    status = order["status"]
+    news = phrase(domain, f"utter_part_news_{status}") if status in NEWS_STATUSES else ""
     lines = [
-        f"订单{order['id']}：{order['status_name']}。{news}",
-        f"商品：{describe_items(order)}，合计¥{yuan(order['total'])}",
+        phrase(
+            domain,
+            "utter_part_order_head",
+            order_id=order["id"],
+            status=order["status_name"],
+            news=news,
+        ),
+        phrase(
+            domain,
+            "utter_part_order_items",
+            items=describe_items(domain, order),
+            total=yuan(order["total"]),
+        ),
     ]
     logistics = order.get("logistics")
     if logistics:
-        lines.append(f"快递：{logistics['courier']}，运单号{logistics['tracking_no']}")
+        lines.append(
+            phrase(
+                domain,
+                "utter_part_logistics",
+                courier=logistics["courier"],
+                tracking_no=logistics["tracking_no"],
+            )
+        )
         events = logistics.get("events") or []
         if events:
             latest = events[0]
-            where = f"【{latest['location']}】" if latest.get("location") else ""
+            where = (
+                phrase(domain, "utter_part_logistics_where", location=latest["location"])
+                if latest.get("location")
+                else ""
+            )
             lines.append(
-                f"最新物流：{readable_time(latest['time'])} {where}{latest['description']}"
+                phrase(
+                    domain,
+                    "utter_part_logistics_event",
+                    time=readable_time(latest["time"]),
+                    where=where,
+                    description=latest["description"],
+                )
             )
         else:
-            lines.append("暂时还没有物流更新，揽收后就能查到。")
+            lines.append(phrase(domain, "utter_part_no_logistics"))
     return "\n".join(lines)
 
 
-def change_line(order: Order) -> str:
+def change_line(domain: DomainDict, order: Order) -> str:
     """What the order's status still allows, and how the customer does it."""
-    lead = CHANGE_LEAD.get(order["status"], f"这笔订单现在是「{order['status_name']}」。")
+    status = order["status"]
+    lead = (
+        phrase(domain, f"utter_part_change_lead_{status}")
+        if status in LEAD_STATUSES
+        else phrase(domain, "utter_part_change_lead_other", status=order["status_name"])
+    )
     allowed = [a for a in order.get("allowed_actions") or [] if a in HOW_TO]
-    lines = [f"订单{order['id']}：{lead}"]
+    lines = [phrase(domain, "utter_part_change_head", order_id=order["id"], lead=lead)]
     for action in allowed:
-        refund_note = "（全额退款）" if action == "cancel" and order["status"] == "paid" else ""
-        lines.append(f"· {HOW_TO[action]}{refund_note}")
-    if allowed:
-        lines.append(
-            "为了您的账户安全，修改和取消需要您在订单页面亲自操作，遇到问题可以说“转人工”。"
+        step = (
+            "utter_part_change_step_refund"
+            if action == "cancel" and status == "paid"
+            else "utter_part_change_step"
         )
-    elif order["status"] not in ("cancelled", "refunded"):
-        lines.append("目前没有可以自助修改的内容，需要的话可以说“转人工”。")
-    lines.append(f"商品：{describe_items(order)}")
+        lines.append(phrase(domain, step, how=phrase(domain, f"utter_part_how_to_{action}")))
+    if allowed:
+        lines.append(phrase(domain, "utter_part_change_yourself"))
+    elif status not in ("cancelled", "refunded"):
+        lines.append(phrase(domain, "utter_part_change_nothing"))
+    lines.append(phrase(domain, "utter_part_order_items_only", items=describe_items(domain, order)))
     return "\n".join(lines)
 
 
@@ -120,15 +136,12 @@ class _OrderAction(MallAction):
             try:
                 return await self.call(self.mall.get_order, tracker.sender_id, order_id)
             except NotFound:
-                dispatcher.utter_message(
-                    text=f"在您的订单里没有找到订单号{order_id}，麻烦核对一下订单号"
-                    "（可以在「我的订单」里复制）。"
-                )
+                dispatcher.utter_message(response="utter_order_not_found", order_id=order_id)
                 return None
 
         orders = await self.call(self.mall.list_orders, tracker.sender_id)
         if not orders:
-            dispatcher.utter_message(text="您目前还没有订单哦，有想买的商品可以问我价格和库存～")
+            dispatcher.utter_message(response="utter_no_orders")
             return None
         candidates = [o for o in orders if o["status"] in OPEN_STATUSES] or orders
         if len(candidates) == 1:
@@ -141,7 +154,7 @@ class _OrderAction(MallAction):
             for o in candidates[:MAX_LISTED]
         ]
         dispatcher.utter_message(
-            text=f"您最近有{len(candidates)}笔订单，想问哪一笔呢？", buttons=buttons
+            response="utter_which_order", count=len(candidates), buttons=buttons
         )
         return None
 
@@ -162,7 +175,7 @@ class ActionOrderStatus(_OrderAction):
         order = await self.select_order(dispatcher, tracker)
         if order is None:
             return []
-        dispatcher.utter_message(text=status_line(order))
+        dispatcher.utter_message(response="utter_order_status", lines=status_line(domain, order))
         return slot_changes(tracker, order_id=order["id"])
 
 
@@ -182,5 +195,5 @@ class ActionModifyOrder(_OrderAction):
         order = await self.select_order(dispatcher, tracker)
         if order is None:
             return []
-        dispatcher.utter_message(text=change_line(order))
+        dispatcher.utter_message(response="utter_order_changes", lines=change_line(domain, order))
         return slot_changes(tracker, order_id=order["id"])

@@ -15,7 +15,7 @@ from actions.base import latest_entity, message_metadata
 from actions.clients.errors import NotFound
 from actions.clients.mall import MallClient
 from actions.clients.models import Product, ProductSummary
-from actions.lines import render
+from actions.lines import sales_line_for
 
 logger = logging.getLogger(__name__)
 
@@ -80,20 +80,31 @@ def product_slots(product: Product) -> list[EventType]:
 
 
 def ask_which_product(
-    dispatcher: CollectingDispatcher, lookup: ProductLookup, *, intent: str, question: str
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    lookup: ProductLookup,
+    *,
+    intent: str,
+    question: str,
 ) -> None:
-    """Say the named product was not found (offering near matches), or ask which one."""
+    """Say the named product was not found (offering near matches), or ask `question`.
+
+    `question` is the domain response that asks which product.
+    """
     if not lookup.unknown:
-        dispatcher.utter_message(text=question)
+        dispatcher.utter_message(response=question)
         return
     words = lookup.asked_for or ""
-    fallback = f"抱歉，没有找到“{words}”。" + (
-        "您是不是想找下面这几款？" if lookup.suggestions else "可以换个说法描述一下吗？"
+    dispatcher.utter_message(
+        response="utter_product_not_found_suggestions"
+        if lookup.suggestions
+        else "utter_product_not_found",
+        text=sales_line_for(
+            tracker, "product_not_found.j2", words=words, suggestions=lookup.suggestions
+        ),
+        buttons=suggestion_buttons(intent, lookup.suggestions),
+        words=words,
     )
-    text = render(
-        "product_not_found.j2", fallback=fallback, words=words, suggestions=lookup.suggestions
-    )
-    dispatcher.utter_message(text=text, buttons=suggestion_buttons(intent, lookup.suggestions))
 
 
 async def product_or_ask_which(
@@ -107,7 +118,7 @@ async def product_or_ask_which(
     """The product in play, or None after asking which one (offering near matches)."""
     lookup = await find_product(mall, tracker)
     if lookup.product is None:
-        ask_which_product(dispatcher, lookup, intent=intent, question=question)
+        ask_which_product(dispatcher, tracker, lookup, intent=intent, question=question)
     return lookup.product
 
 

@@ -17,7 +17,7 @@ from actions.base import MallAction, message_metadata, slot_changes
 from actions.clients.errors import Conflict, MallError, NotFound
 from actions.clients.models import Product
 from actions.formatting import saving, yuan
-from actions.lines import coupon_terms, customer_context, render
+from actions.lines import coupon_terms, customer_context, sales_line_for
 from actions.products import (
     ProductLookup,
     ask_which_product,
@@ -30,16 +30,8 @@ from actions.segment_lines import segment_line
 
 logger = logging.getLogger(__name__)
 
-YES_NO_BUTTONS = [
-    {"title": "要优惠", "payload": "/affirm"},
-    {"title": "不用了", "payload": "/deny"},
-]
 # ask_discount topics answered from the shop's discount rules instead of a coupon offer.
 TERMS_TOPICS = frozenset({"price_protection", "promotion", "not_applied"})
-CLAIM_BUTTONS = [
-    {"title": "帮我领取", "payload": "/affirm"},
-    {"title": "不用了", "payload": "/deny"},
-]
 
 
 class ActionWelcome(MallAction):
@@ -56,20 +48,18 @@ class ActionWelcome(MallAction):
         product, profile = await asyncio.gather(
             self._page_product(tracker), self.load_profile(tracker.sender_id)
         )
-        fallback = "您好，欢迎光临！有什么可以帮您？"
-        if product is not None:
-            fallback += f"您正在看的「{product['name']}」，需要帮您查一下价格吗？"
-        text = render(
-            "welcome.j2", fallback=fallback, customer=customer_context(profile), product=product
+        text = sales_line_for(
+            tracker, "welcome.j2", customer=customer_context(profile), product=product
         )
         if product is None:
-            dispatcher.utter_message(text=text)
+            dispatcher.utter_message(response="utter_welcome", text=text)
             return []
-        price_button = {
-            "title": "查价格",
-            "payload": intent_payload("ask_price", product=product["name"]),
-        }
-        dispatcher.utter_message(text=text, buttons=[price_button])
+        dispatcher.utter_message(
+            response="utter_welcome_on_product",
+            text=text,
+            product=product["name"],
+            price_payload=intent_payload("ask_price", product=product["name"]),
+        )
         return product_slots(product)
 
     async def _page_product(self, tracker: Tracker) -> Product | None:
@@ -111,7 +101,7 @@ class ActionQuotePrice(MallAction):
             dispatcher,
             tracker,
             intent="ask_price",
-            question="您想了解哪款商品的价格呢？",
+            question="utter_ask_which_product_price",
         )
         if product is None:
             return slot_changes(tracker, pending_question="price", sales_stage=None)
@@ -121,10 +111,9 @@ class ActionQuotePrice(MallAction):
             self._record_consult(tracker.sender_id, product["id"]),
         )
         discount = saving(product["list_price"], product["price"])
-        fallback = f"{product['name']}现在到手价¥{yuan(product['price'])}。是否需要优惠?"
-        text = render(
+        text = sales_line_for(
+            tracker,
             "quote_price.j2",
-            fallback=fallback,
             product=product,
             saving=discount,
             customer=customer_context(profile),
@@ -134,7 +123,12 @@ class ActionQuotePrice(MallAction):
         pitch = segment_line(profile, product)
         if pitch:
             dispatcher.utter_message(text=pitch)
-        dispatcher.utter_message(text=text, buttons=YES_NO_BUTTONS)
+        dispatcher.utter_message(
+            response="utter_quote_price",
+            text=text,
+            product=product["name"],
+            price=yuan(product["price"]),
+        )
         return product_slots(product) + slot_changes(
             tracker, sales_stage="price_quoted", pending_question=None
         )
@@ -177,7 +171,11 @@ class ActionOfferCoupon(MallAction):
         lookup: ProductLookup = await find_product(self.mall, tracker)
         if lookup.unknown:
             ask_which_product(
-                dispatcher, lookup, intent="ask_discount", question="您想看哪款商品的优惠呢？"
+                dispatcher,
+                tracker,
+                lookup,
+                intent="ask_discount",
+                question="utter_ask_which_product_discount",
             )
             return slot_changes(tracker, sales_stage=None, offered_coupon=None)
         product = lookup.product
@@ -191,33 +189,37 @@ class ActionOfferCoupon(MallAction):
         discount = saving(product["list_price"], product["price"]) if product else 0.0
         template = best["template"]
         if template is None:
-            fallback = "目前没有可以领取的优惠券。"
-            if product:
-                fallback += f"{product['name']}现在到手价¥{yuan(product['price'])}。"
-            text = render(
-                "no_coupon.j2",
-                fallback=fallback,
-                product=product,
-                saving=discount,
-                customer=customer,
+            text = sales_line_for(
+                tracker, "no_coupon.j2", product=product, saving=discount, customer=customer
             )
-            dispatcher.utter_message(text=text)
+            if product:
+                dispatcher.utter_message(
+                    response="utter_no_coupon_on_product",
+                    text=text,
+                    product=product["name"],
+                    price=yuan(product["price"]),
+                )
+            else:
+                dispatcher.utter_message(response="utter_no_coupon", text=text)
             return events + slot_changes(tracker, sales_stage=None, offered_coupon=None)
 
         coupon_saving = float(best["saving"])
         price_after = max(product["price"] - coupon_saving, 0.0) if product else None
-        fallback = f"帮您找到一张优惠券：「{template['name']}」，{coupon_terms(dict(template))}。"
-        fallback += "需要帮您领取吗？"
-        text = render(
+        text = sales_line_for(
+            tracker,
             "offer_coupon.j2",
-            fallback=fallback,
             coupon=template,
             saving=coupon_saving,
             product=product,
             price_after=price_after,
             customer=customer,
         )
-        dispatcher.utter_message(text=text, buttons=CLAIM_BUTTONS)
+        dispatcher.utter_message(
+            response="utter_offer_coupon",
+            text=text,
+            coupon=template["name"],
+            terms=coupon_terms(dict(template)),
+        )
         return events + slot_changes(
             tracker, sales_stage="coupon_offered", offered_coupon=template["id"]
         )
@@ -258,9 +260,7 @@ class ActionIssueCoupon(MallAction):
                 self.mall.best_coupon, tracker.sender_id, tracker.get_slot("product_id")
             )
             if best["template"] is None:
-                dispatcher.utter_message(
-                    text="抱歉，目前没有可以领取的优惠券，之后有活动欢迎再来问我～"
-                )
+                dispatcher.utter_message(response="utter_no_coupon_to_claim")
                 return closed_offer
             template_id = best["template"]["id"]
 
@@ -270,15 +270,18 @@ class ActionIssueCoupon(MallAction):
         except Conflict as exc:
             return self._explain_conflict(dispatcher, tracker, exc) + closed_offer
         except NotFound:
-            dispatcher.utter_message(text="抱歉，这张优惠券已经下架了，暂时领不了。")
+            dispatcher.utter_message(response="utter_coupon_withdrawn")
             return closed_offer
 
         profile = await self.load_profile(tracker.sender_id)
-        fallback = f"领取成功！券码：{coupon['code']}，{coupon_terms(dict(coupon))}。"
-        text = render(
-            "coupon_issued.j2", fallback=fallback, coupon=coupon, customer=customer_context(profile)
+        dispatcher.utter_message(
+            response="utter_coupon_issued",
+            text=sales_line_for(
+                tracker, "coupon_issued.j2", coupon=coupon, customer=customer_context(profile)
+            ),
+            code=coupon["code"],
+            terms=coupon_terms(dict(coupon)),
         )
-        dispatcher.utter_message(text=text)
         return slot_changes(tracker, issued_coupon=coupon["code"]) + closed_offer
 
     def _explain_conflict(
@@ -287,16 +290,16 @@ class ActionIssueCoupon(MallAction):
         if exc.code == "limit_reached":
             existing: Any = exc.body.get("coupon")
             coupon = existing if isinstance(existing, dict) and existing.get("code") else None
-            fallback = "您已经领过这张券啦，可以在「我的优惠券」里查看。"
             dispatcher.utter_message(
-                text=render("coupon_already_issued.j2", fallback=fallback, coupon=coupon)
+                response="utter_coupon_already_issued",
+                text=sales_line_for(tracker, "coupon_already_issued.j2", coupon=coupon),
             )
             return slot_changes(tracker, issued_coupon=coupon["code"]) if coupon else []
         if exc.code == "out_of_stock":
-            dispatcher.utter_message(text="抱歉，这张券刚刚被领完了😢 之后有新的优惠我再告诉您。")
+            dispatcher.utter_message(response="utter_coupon_sold_out")
             return []
         logger.warning("coupon not issued for sender %s: %s", tracker.sender_id, exc)
-        dispatcher.utter_message(text="抱歉，这张券现在领不了，可以稍后再试或者说“转人工”。")
+        dispatcher.utter_message(response="utter_coupon_not_issued")
         return []
 
 
@@ -312,10 +315,10 @@ class ActionDeclineOffer(MallAction):
     ) -> list[EventType]:
         """Say goodbye to the offer, keep the product for later questions."""
         product_name = tracker.get_slot("product")
-        text = render(
+        text = sales_line_for(
+            tracker,
             "decline_offer.j2",
-            fallback="好的，没问题～有任何问题随时问我，祝您购物愉快！",
             product_name=product_name if isinstance(product_name, str) else None,
         )
-        dispatcher.utter_message(text=text)
+        dispatcher.utter_message(response="utter_offer_declined", text=text)
         return slot_changes(tracker, sales_stage=None, offered_coupon=None)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from security.dotenv import load_dotenv
 from security.tokens import ENVIRONMENT_VARIABLE, check_environment, resolve_secret
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +68,8 @@ def _mall_api_token(env: Mapping[str, str]) -> str:
 
 @functools.lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Return the process-wide settings (read from the environment on first use)."""
+    """Return the process-wide settings (read from the environment and .env on first use)."""
+    load_dotenv(ROOT / ".env")
     return Settings.from_env()
 
 

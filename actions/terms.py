@@ -15,6 +15,7 @@ from actions.base import MallAction
 from actions.clients.errors import MallError
 from actions.clients.models import Order
 from actions.formatting import yuan
+from actions.phrases import phrase
 from actions.products import find_product, product_slots
 
 logger = logging.getLogger(__name__)
@@ -38,31 +39,37 @@ class ActionShippingTerms(MallAction):
         threshold = terms.get("free_shipping_threshold")
         fee = terms.get("fee")
 
-        lines = []
+        def part(name: str, **values: Any) -> str:
+            return phrase(domain, f"utter_part_{name}", **values)
+
         if threshold:
-            lines.append(f"运费：单笔订单满¥{yuan(threshold)}包邮，不满收运费¥{yuan(fee)}。")
+            lines = [part("fee_threshold", threshold=yuan(threshold), fee=yuan(fee))]
         elif fee:
-            lines.append(f"运费：每单¥{yuan(fee)}。")
+            lines = [part("fee_flat", fee=yuan(fee))]
         else:
-            lines.append("运费：全场包邮。")
+            lines = [part("fee_free")]
         product = lookup.product
         if product is not None and threshold:
             price = product["price"]
             if price >= threshold:
-                lines.append(f"您看的{product['name']}（¥{yuan(price)}）买一件就包邮。")
+                lines.append(part("ships_free", product=product["name"], price=yuan(price)))
             else:
                 short = yuan(threshold - price)
-                lines.append(f"您看的{product['name']}¥{yuan(price)}，再凑¥{short}就能包邮。")
+                lines.append(
+                    part(
+                        "ships_free_after", product=product["name"], price=yuan(price), short=short
+                    )
+                )
         if terms.get("dispatch_hours"):
-            lines.append(f"发货：付款后{terms['dispatch_hours']}小时内发货。")
+            lines.append(part("dispatch", hours=terms["dispatch_hours"]))
         if terms.get("delivery_days"):
-            lines.append(f"时效：发货后一般{terms['delivery_days']}天送达。")
+            lines.append(part("delivery", days=terms["delivery_days"]))
         if terms.get("couriers"):
-            lines.append(f"快递：{joined(terms['couriers'])}。")
+            lines.append(part("couriers", couriers=joined(terms["couriers"])))
         if terms.get("remote_areas"):
-            lines.append(f"偏远地区：{terms['remote_areas']}")
+            lines.append(part("remote_areas", remote_areas=terms["remote_areas"]))
         lines.extend(str(note) for note in terms.get("notes") or [])
-        dispatcher.utter_message(text="\n".join(lines))
+        dispatcher.utter_message(response="utter_shipping_terms", lines="\n".join(lines))
         return product_slots(product) if product is not None else []
 
 
@@ -88,14 +95,16 @@ class ActionReturnRefund(MallAction):
             if topic and not utter_topic(dispatcher, domain, "return_refund", topic, **values):
                 utter_topic(dispatcher, domain, "return_refund", "how_to", **values)
         if any(topic in (None, "progress", "amount") for topic in topics):
-            progress = await self._refund_progress(tracker.sender_id)
+            progress = await self._refund_progress(tracker.sender_id, domain)
             if progress:
-                dispatcher.utter_message(text="\n".join(progress))
+                dispatcher.utter_message(
+                    response="utter_refund_progress", lines="".join(f"\n{p}" for p in progress)
+                )
             elif "progress" in topics:
                 dispatcher.utter_message(response="utter_no_refund_in_progress", **values)
         return []
 
-    async def _refund_progress(self, customer_id: str) -> list[str]:
+    async def _refund_progress(self, customer_id: str, domain: DomainDict) -> list[str]:
         try:
             orders: list[Order] = await self.call(self.mall.list_orders, customer_id)
         except MallError as exc:
@@ -105,13 +114,18 @@ class ActionReturnRefund(MallAction):
         refunds = [o for o in orders if o["status"] in REFUND_STATUSES]
         if not refunds:
             return []
-        lines = ["您的退款进度："]
-        for order in refunds[:3]:
-            items = "、".join(item["name"] for item in order["items"])
-            lines.append(
-                f"订单{order['id']}（{items}，¥{yuan(order['total'])}）：{order['status_name']}"
+        separator = phrase(domain, "utter_part_items_separator")
+        return [
+            phrase(
+                domain,
+                "utter_part_refund",
+                order_id=order["id"],
+                items=separator.join(item["name"] for item in order["items"]),
+                total=yuan(order["total"]),
+                status=order["status_name"],
             )
-        return lines
+            for order in refunds[:3]
+        ]
 
 
 def returns_values(terms: dict[str, Any]) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels import delivery
-from channels.settings import ChannelSettings
+from channels.settings import channel_settings
 from security.tokens import SecretError
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class HandoffInput(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         """Build from credentials.yml over HANDOFF_TOKEN (kept under var/ in development)."""
-        settings = ChannelSettings()
+        settings = channel_settings()
         try:
             token = settings.secret("HANDOFF_TOKEN", (credentials or {}).get("token"))
         except SecretError as error:

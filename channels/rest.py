@@ -20,7 +20,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.settings import ChannelSettings
+from channels.settings import channel_settings
 from channels.web.tokens import SENDER_ID
 from security.tokens import SecretError, bearer_token, require_secret, same_secret
 
@@ -47,7 +47,7 @@ class RestInput(RasaRestInput):
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> RestInput:
         """Build from credentials.yml over REST_CHANNEL_TOKEN; off without one, weak refused."""
-        token = (credentials or {}).get("token") or ChannelSettings().rest_channel_token
+        token = (credentials or {}).get("token") or channel_settings().rest_channel_token
         if not str(token or "").strip():
             return cls(None)
         try:

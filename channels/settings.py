@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseSettings, Field, validator
 
+from security.dotenv import load_dotenv
 from security.tokens import check_environment, resolve_secret
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +46,6 @@ class ChannelSettings(BaseSettings):
     wechat_sender_rate_limit: str = ""
 
     class Config:
-        env_file = str(ROOT / ".env")
         case_sensitive = False
 
     @validator("environment")
@@ -75,6 +75,12 @@ class ChannelSettings(BaseSettings):
             "sender_rate_limit": self.wechat_sender_rate_limit,
         }
         return {key: value for key, value in values.items() if value.strip()}
+
+
+def channel_settings() -> ChannelSettings:
+    """The settings from the environment, `.env` included (variables already set win)."""
+    load_dotenv(ROOT / ".env")
+    return ChannelSettings()
 
 
 def merged(credentials: dict[str, Any] | None, defaults: dict[str, Any]) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from channels import delivery, safety
-from channels.settings import ChannelSettings
+from channels.settings import channel_settings
 from channels.web.channel import MAX_MESSAGE_CHARS, page_metadata
 from channels.web.tokens import JWT_ALGORITHM, jwt_key, sender_of
 from security.tokens import SecretError
@@ -75,7 +75,7 @@ class SocketIOInput(RasaSocketIOInput):
         credentials = credentials or {}
         key = credentials.get("jwt_key")
         if not key:
-            settings = ChannelSettings()
+            settings = channel_settings()
             try:
                 key = jwt_key(settings.secret("WEB_CHANNEL_SECRET"))
             except SecretError as error:

@@ -8,6 +8,7 @@ import sys
 from dataclasses import replace
 
 from desk.settings import DeskSettings, SettingsError
+from security.dotenv import load_dotenv
 from security.logs import install_log_masking
 from security.tokens import SecretError
 
@@ -35,6 +36,7 @@ def _serve(settings: DeskSettings) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return the process exit status."""
+    load_dotenv()
     parser = argparse.ArgumentParser(prog="python -m desk", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the shop and the agent console")

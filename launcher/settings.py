@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from security.dotenv import load_dotenv
 from security.tokens import kept_secret
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,18 +67,6 @@ SECRETS_OF = {
         }
     ),
 }
-
-
-def load_dotenv(path: Path = ROOT / ".env") -> None:
-    """Read KEY=VALUE lines from .env into the environment (variables already set win)."""
-    if not path.exists():
-        return
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, value = line.split("=", 1)
-        os.environ.setdefault(key.strip(), value.strip().strip("'\""))
 
 
 def _reachable(host: str) -> str:

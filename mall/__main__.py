@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from mall.settings import REPO_ROOT, Settings, SettingsError
+from security.dotenv import load_dotenv
 from security.logs import install_log_masking
 from security.tokens import SecretError
 
@@ -219,6 +220,7 @@ def _serve(settings: Settings) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return the process exit status."""
+    load_dotenv()
     parser = argparse.ArgumentParser(prog="python -m mall", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     init = commands.add_parser("init-db", help="migrate the database to the latest schema")

@@ -23,7 +23,7 @@ from sanic.response import HTTPResponse
 
 from channels import delivery, safety
 from channels.ratelimits import RateLimited, client_address, too_many
-from channels.settings import ChannelSettings, merged
+from channels.settings import channel_settings, merged
 from channels.tracker_store import retrieve_since
 from channels.web.history import conversation_items, items_after
 from channels.web.notify import Notifier
@@ -104,7 +104,7 @@ def _json_body(request: Request) -> dict[str, Any]:
 
 
 def page_metadata(raw: Any) -> dict[str, str]:
-    """The page context a browser may pass: product id and page URL, nothing else."""
+    """The page context a browser may pass: product id, page URL, language, nothing else."""
     # Whitelisted: metadata reaches the actions and the tracker, and a browser must not be
     # able to pose as an agent or smuggle other keys in.
     if not isinstance(raw, dict):
@@ -113,6 +113,9 @@ def page_metadata(raw: Any) -> dict[str, str]:
     product_id = raw.get("product_id")
     if isinstance(product_id, str) and PRODUCT_ID.match(product_id):
         metadata["product_id"] = product_id
+    language = raw.get("language")
+    if language in ("zh", "en"):
+        metadata["language"] = language
     page_url = raw.get("page_url")
     if (
         isinstance(page_url, str)
@@ -150,7 +153,7 @@ class WebInput(InputChannel):
 
         In development an unset WEB_CHANNEL_SECRET is generated once under var/secrets/.
         """
-        settings = ChannelSettings()
+        settings = channel_settings()
         credentials = merged(
             credentials,
             {

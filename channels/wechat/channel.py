@@ -13,7 +13,7 @@ from sanic.response import HTTPResponse
 
 from channels import delivery
 from channels.ratelimits import RateLimited, client_address, too_many
-from channels.settings import ChannelSettings, merged
+from channels.settings import channel_settings, merged
 from channels.wechat.client import WeChatApi
 from channels.wechat.handler import CHANNEL, Answer, PushHandler
 from channels.wechat.output import WeChatOutput
@@ -41,7 +41,7 @@ class WeChatInput(InputChannel):
         With none of token, app_id and app_secret the channel has no routes (a checkout without
         a WeChat account runs); with some but not all, it is refused by name.
         """
-        values = merged(credentials, ChannelSettings().wechat_credentials())
+        values = merged(credentials, channel_settings().wechat_credentials())
         if not any(values.get(key) for key in ("token", "app_id", "app_secret")):
             logger.info("WeChat is off: WECHAT_TOKEN, WECHAT_APP_ID, WECHAT_APP_SECRET unset")
             return cls(None)

@@ -533,11 +533,18 @@ def texts(messages: list[dict[str, Any]]) -> str:
 
 
 def buttons(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every button of the dispatched messages, domain responses' included."""
+    """Every button of the dispatched messages, domain responses' filled in as Rasa would."""
     found: list[dict[str, Any]] = []
     for message in messages:
-        found.extend(message.get("buttons") or [])
         name = message.get("response")
         if name:
-            found.extend(DOMAIN["responses"][name][0].get("buttons") or [])
+            values = {key: str(value) for key, value in message.items() if key != "response"}
+
+            def fill(match: re.Match[str], values: dict[str, str] = values) -> str:
+                return values.get(match.group(1), match.group(0))
+
+            for button in DOMAIN["responses"][name][0].get("buttons") or []:
+                found.append({key: _VARIABLE.sub(fill, str(v)) for key, v in button.items()})
+        # Rasa adds the action's own buttons after the response's.
+        found.extend(message.get("buttons") or [])
     return found

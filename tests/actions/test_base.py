@@ -12,7 +12,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import SORRY_LINE, MallAction
+from actions.base import SORRY_RESPONSE, MallAction
 from actions.clients.mall import default_mall_client
 from actions.sales import ActionQuotePrice, ActionWelcome
 from actions.settings import get_settings
@@ -75,7 +75,8 @@ def test_a_bug_gets_a_polite_line_and_no_stack_trace(
     mall: FakeMallClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     messages, events = run_action(ActionHalfThenBug(mall), make_tracker())
-    assert texts(messages) == SORRY_LINE
+    assert [m["response"] for m in messages] == [SORRY_RESPONSE]
+    assert texts(messages).startswith("抱歉，我这边出了点小问题")
     assert "Traceback" not in texts(messages) and "KeyError" not in texts(messages)
     assert events == []
     assert any(r.exc_info for r in caplog.records)  # the operator gets the traceback

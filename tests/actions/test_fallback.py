@@ -38,8 +38,8 @@ def test_second_fallback_in_a_row_offers_a_human(mall: FakeMallClient) -> None:
         intent="nlu_fallback", text="qwer", events=turn("asdf", "action_fallback")
     )
     messages, events = run_action(ActionFallback(mall), tracker)
-    assert "转人工" in messages[0]["text"]
-    payloads = {b["title"]: b["payload"] for b in messages[0]["buttons"]}
+    assert "转人工" in texts(messages)
+    payloads = {b["title"]: b["payload"] for b in buttons(messages)}
     assert payloads["转人工"] == "/request_human"
     assert "换个问法" in payloads
     assert events == []

@@ -16,6 +16,7 @@ from actions.sales import (
 )
 from tests.actions.fakes import (
     FakeMallClient,
+    buttons,
     entity,
     make_profile,
     make_template,
@@ -62,7 +63,7 @@ def test_welcome_offers_the_price_of_the_page_product(mall: FakeMallClient) -> N
     tracker = make_tracker(intent="greet", metadata={"product_id": "P1003"})
     messages, events = run_action(ActionWelcome(mall), tracker)
     assert "极光20000毫安充电宝" in texts(messages)
-    button = messages[0]["buttons"][0]
+    button = buttons(messages)[0]
     assert button["payload"] == '/ask_price{"product": "极光20000毫安充电宝"}'
     assert slots_of(events) == {"product_id": "P1003", "product": "极光20000毫安充电宝"}
 
@@ -91,11 +92,11 @@ def test_quote_price_for_a_named_product(mall: FakeMallClient) -> None:
         "list_price": "399",
         "image": None,
     }
-    text = quote["text"]
+    text = texts([quote])
     assert "声悦Pro降噪蓝牙耳机现在到手价¥299" in text
     assert "原价¥399，立省¥100" in text
     assert text.splitlines()[-1].endswith("是否需要优惠?")
-    assert quote["buttons"] == [
+    assert buttons([quote]) == [
         {"title": "要优惠", "payload": "/affirm"},
         {"title": "不用了", "payload": "/deny"},
     ]
@@ -307,7 +308,7 @@ def test_offer_coupon_for_the_quoted_product(mall: FakeMallClient) -> None:
     assert "「耳机满减券」，满199减30元，有效期至2031年1月31日" in text
     assert "用券后声悦Pro降噪蓝牙耳机到手价¥269" in text
     assert text.endswith("需要帮您领取吗？")
-    assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/deny"]
+    assert [b["payload"] for b in buttons(messages)] == ["/affirm", "/deny"]
     assert slots_of(events) == {
         "product_id": "P1001",
         "product": "声悦Pro降噪蓝牙耳机",

@@ -12,6 +12,7 @@ import pytest
 import requests
 import socketio
 
+from channels import delivery
 from channels.socketio import SocketIOCardOutput, SocketIOInput
 from channels.web import WebInput
 from channels.web.tokens import jwt_key
@@ -71,6 +72,27 @@ def test_a_token_holder_talks_as_its_sender_whatever_session_it_names(
     message = sockets.received[-1]
     assert (message.sender_id, message.input_channel) == (sender, "socketio")
     assert message.metadata == {"product_id": "P1003"}  # only the page's whitelisted keys
+
+
+def test_an_agents_reply_is_pushed_to_the_senders_session(
+    servers: tuple[ChannelServer, ChannelServer],
+) -> None:
+    web, sockets = servers
+    token, sender = _socketio_token(web)
+    events: queue.Queue[tuple[str, Any]] = queue.Queue()
+    client = _client(events)
+    client.connect(
+        f"http://127.0.0.1:{sockets.port}", auth={"token": token}, transports=["polling"]
+    )
+    try:
+        client.emit("session_request", {})
+        assert events.get(timeout=5) == ("session_confirm", sender)
+        # What the handoff bridge does with an agent's line (channels/handoff.py).
+        pushed = sockets.run(delivery.deliver("socketio", sender, [{"text": "我是人工客服小李"}]))
+        assert pushed is True
+        assert events.get(timeout=5) == ("bot_uttered", {"text": "我是人工客服小李"})
+    finally:
+        client.disconnect()
 
 
 def test_the_token_may_come_in_the_socket_url(

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from launcher import train as training
-from launcher.settings import ROOT, StackSettings, load_dotenv
+from launcher.settings import ROOT, StackSettings
+from security.dotenv import load_dotenv
 
 
 def test_ports_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

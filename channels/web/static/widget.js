@@ -409,7 +409,8 @@
   }
 
   function metadata() {
-    var meta = { page_url: location.href };
+    // The page's language answers a first "/greet" in it; typed words decide after that.
+    var meta = { page_url: location.href, language: lang };
     if (state.context.productId) meta.product_id = state.context.productId;
     return meta;
   }
