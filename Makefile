@@ -97,8 +97,9 @@ test: venv ## Everything CI runs: lint, types, unit, validate, train, rasa test,
 	@echo "== rasa test"; $(MAKE) --no-print-directory conversations
 	@echo "== integration tests"; $(MAKE) --no-print-directory integration
 
-bench: venv ## Per-turn latency and throughput vs a stock `rasa init` bot (prints both)
+bench: venv ## Turn latency vs a stock bot; 50 customers on one process vs make cluster; 10-min soak
 	@$(PY) bench/bench_turns.py
+	@$(PY) bench/bench_cluster.py
 
 eval-real: venv ## Score the model on real shop chat (../shared, skipped when absent) beside the own test set
 	@PYTHONWARNINGS=ignore TF_CPP_MIN_LOG_LEVEL=3 $(PY) scripts/eval_real.py
