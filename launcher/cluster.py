@@ -91,7 +91,7 @@ def check_backends(backends: Backends) -> None:
     """Connect to each store (creating the two databases when missing) or say what is missing."""
     problems = []
     try:
-        _prepare_postgres(backends)
+        _prepare_postgres(backends, create=False)
     except Exception as error:
         problems.append(f"PostgreSQL at {_where(backends.postgres_url)}: {_short(error)}")
     try:
@@ -112,6 +112,7 @@ def check_backends(backends: Backends) -> None:
             + "\n  ".join(problems)
             + "\n(CLUSTER_POSTGRES_URL, CLUSTER_REDIS_URL and CLUSTER_RABBITMQ_URL point elsewhere)"
         )
+    _prepare_postgres(backends, create=True)  # only once everything is there
 
 
 def _where(url: str) -> str:
@@ -124,11 +125,13 @@ def _short(error: Exception) -> str:
     return f"{type(error).__name__}: {text[0] if text else ''}"
 
 
-def _prepare_postgres(backends: Backends) -> None:
+def _prepare_postgres(backends: Backends, *, create: bool) -> None:
     import psycopg2
 
     connection = psycopg2.connect(backends.database_url("postgres"), connect_timeout=3)
     try:
+        if not create:
+            return
         connection.autocommit = True
         with connection.cursor() as cursor:
             for name in (backends.mall_database, backends.tracker_database):
