@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from launcher.settings import ROOT, StackSettings
 from launcher.stack import Service, Stack, StackError, build_services
+from launcher.supervisor import PortInUse, Program, check_ports
 
 HAPROXY_TEMPLATE = ROOT / "deploy" / "haproxy" / "haproxy.cfg"
 CLUSTER_ENDPOINTS = "deploy/endpoints.cluster.yml"
@@ -73,9 +74,14 @@ class Backends:
         ]
 
     def endpoint_env(self) -> dict[str, str]:
-        """The variables deploy/endpoints.cluster.yml reads."""
+        """The variables deploy/endpoints.cluster.yml and the read cache read."""
         rd, mq = urlsplit(self.redis_url), urlsplit(self.rabbitmq_url)
+        # The read cache and the mall's change announcements: the next Redis database.
+        lock_db = int(rd.path.strip("/") or 0)
+        cache_url = rd._replace(path=f"/{lock_db + 1}").geturl()
         return {
+            "MALL_CACHE_REDIS_URL": cache_url,
+            "MALL_CHANGES_REDIS_URL": cache_url,
             "REDIS_HOST": rd.hostname or "127.0.0.1",
             "REDIS_PORT": str(rd.port or 6379),
             "REDIS_LOCK_DB": rd.path.strip("/") or "0",
@@ -268,6 +274,16 @@ class Cluster(Stack):
     def start(self, timeout: float = 360.0) -> None:
         """Check the stores, write the balancer's config, start and wait for every process."""
         check_backends(self.backends)
+        # The balancer's other ports (the supervisor checks the one each program names).
+        try:
+            check_ports(
+                [
+                    Program("balancer", [], port=self.settings.actions_port),
+                    Program("balancer", [], port=self.ports.balancer_health),
+                ]
+            )
+        except PortInUse as error:
+            raise ClusterError(str(error)) from None
         config = self.settings.var_dir / "cluster" / "haproxy.cfg"
         config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text(haproxy_config(self.settings, self.ports))

@@ -40,7 +40,8 @@ def _free(port: int) -> bool:
 def free_base() -> int:
     """A port p with p, p+100, p+101 and p+300 free, for each front port."""
     for _ in range(200):
-        base = 20000 + int.from_bytes(os.urandom(2), "big") % 30000
+        # Below Linux's ephemeral range (32768+), where outgoing connections take ports.
+        base = 20000 + int.from_bytes(os.urandom(2), "big") % 12000
         if all(_free(base + offset) for offset in (0, 100, 101, 300)):
             return base
     raise RuntimeError("no free ports")
