@@ -32,6 +32,13 @@ TURN_ERRORS = Counter(
     ["channel", "kind"],
 )
 
+TRACKER_STORE_FAILURES = Counter(
+    "assistant_tracker_store_failures_total",
+    "Tracker store calls that failed: Rasa then serves from memory and the record is lost "
+    "(retrieve: the conversation starts afresh; save: the turn is not kept)",
+    ["operation"],
+)
+
 # Action server.
 ACTION_SECONDS = Histogram(
     "actions_run_seconds", "Time to run one custom action", ["action"], buckets=CALL_BUCKETS
