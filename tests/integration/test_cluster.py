@@ -85,11 +85,15 @@ def conversation(cluster: Cluster, sender: str) -> list[dict[str, Any]]:
 
 
 def restart(cluster: Cluster, name: str) -> None:
-    """Let the supervisor bring `name` back, and wait until it serves."""
+    """Let the supervisor bring `name` back, and wait until the balancer sends it traffic."""
     deadline = time.monotonic() + 240
+    back = False
+    balancer = next(s for s in cluster.services if s.name == "balancer")
     while time.monotonic() < deadline:
         events = cluster.supervise()
-        if any(event == f"{name} is serving again" for event in events):
+        back = back or any(event == f"{name} is serving again" for event in events)
+        # The balancer re-admits a replica after two good checks (2 s apart).
+        if back and balancer.is_healthy():
             return
         time.sleep(0.5)
     raise AssertionError(f"{name} did not come back")
