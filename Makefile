@@ -112,8 +112,9 @@ test: venv ## Everything CI runs: lint, types, unit, validate, train, rasa test,
 	@echo "== rasa test"; $(MAKE) --no-print-directory conversations
 	@echo "== integration tests"; $(MAKE) --no-print-directory integration
 
-bench: venv ## Per-turn latency and throughput vs a stock `rasa init` bot, then bench-insight
+bench: venv ## Turn latency vs a stock bot; 50 customers on one process vs make cluster; 10-min soak; bench-insight
 	@$(PY) bench/bench_turns.py
+	@$(PY) bench/bench_cluster.py
 	@$(MAKE) --no-print-directory bench-insight
 
 bench-insight: venv ## Event ingestion (SQLite, PostgreSQL) and segmenting 100,000 customers

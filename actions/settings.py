@@ -32,6 +32,8 @@ class Settings:
     breaker_cooldown: float = 30.0
     # Offered when not even a handoff can be recorded.
     hotline: str = "400-800-8888"
+    # Redis for the shared read cache of products and profiles (empty: no cache).
+    cache_redis_url: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -51,6 +53,7 @@ class Settings:
                 1, _non_negative_int(env, "MALL_API_BREAKER_THRESHOLD", cls.breaker_threshold)
             ),
             hotline=env.get("HANDOFF_HOTLINE", "").strip() or cls.hotline,
+            cache_redis_url=env.get("MALL_CACHE_REDIS_URL", "").strip(),
             breaker_cooldown=_positive_float(
                 env, "MALL_API_BREAKER_COOLDOWN", cls.breaker_cooldown
             ),

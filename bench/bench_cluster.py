@@ -197,6 +197,7 @@ def main() -> int:
         url = f"{single.settings.rasa_url}/webhooks/rest/webhook"
         run_load(url, 2, 5)  # warm-up
         rows.append(run_load(url, args.users, args.duration).row("one process of each", args.users))
+        print(f"measured: {rows[-1]}", flush=True)
     finally:
         single.stop()
     prefix = f"mall_assistant_bench_{uuid.uuid4().hex[:6]}"

@@ -76,8 +76,8 @@ def run(settings: StackSettings, *, cluster: bool = False) -> int:
     try:
         stack.start()
         env = settings.child_env()
-        if cluster:
-            print("\n".join(["", *cluster_banner_lines(stack)]), flush=True)  # type: ignore[arg-type]
+        if isinstance(stack, Cluster):
+            print("\n".join(["", *cluster_banner_lines(stack)]), flush=True)
         print(
             BANNER.format(
                 rasa=settings.rasa_url,

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from launcher.settings import ROOT, StackSettings
 from launcher.stack import Service, Stack, StackError, build_services
+from launcher.supervisor import PortInUse, Program, check_ports
 
 HAPROXY_TEMPLATE = ROOT / "deploy" / "haproxy" / "haproxy.cfg"
 CLUSTER_ENDPOINTS = "deploy/endpoints.cluster.yml"
@@ -73,9 +74,14 @@ class Backends:
         ]
 
     def endpoint_env(self) -> dict[str, str]:
-        """The variables deploy/endpoints.cluster.yml reads."""
+        """The variables deploy/endpoints.cluster.yml and the read cache read."""
         rd, mq = urlsplit(self.redis_url), urlsplit(self.rabbitmq_url)
+        # The read cache and the mall's change announcements: the next Redis database.
+        lock_db = int(rd.path.strip("/") or 0)
+        cache_url = rd._replace(path=f"/{lock_db + 1}").geturl()
         return {
+            "MALL_CACHE_REDIS_URL": cache_url,
+            "MALL_CHANGES_REDIS_URL": cache_url,
             "REDIS_HOST": rd.hostname or "127.0.0.1",
             "REDIS_PORT": str(rd.port or 6379),
             "REDIS_LOCK_DB": rd.path.strip("/") or "0",
@@ -91,7 +97,7 @@ def check_backends(backends: Backends) -> None:
     """Connect to each store (creating the two databases when missing) or say what is missing."""
     problems = []
     try:
-        _prepare_postgres(backends)
+        _prepare_postgres(backends, create=False)
     except Exception as error:
         problems.append(f"PostgreSQL at {_where(backends.postgres_url)}: {_short(error)}")
     try:
@@ -112,6 +118,7 @@ def check_backends(backends: Backends) -> None:
             + "\n  ".join(problems)
             + "\n(CLUSTER_POSTGRES_URL, CLUSTER_REDIS_URL and CLUSTER_RABBITMQ_URL point elsewhere)"
         )
+    _prepare_postgres(backends, create=True)  # only once everything is there
 
 
 def _where(url: str) -> str:
@@ -124,11 +131,13 @@ def _short(error: Exception) -> str:
     return f"{type(error).__name__}: {text[0] if text else ''}"
 
 
-def _prepare_postgres(backends: Backends) -> None:
+def _prepare_postgres(backends: Backends, *, create: bool) -> None:
     import psycopg2
 
     connection = psycopg2.connect(backends.database_url("postgres"), connect_timeout=3)
     try:
+        if not create:
+            return
         connection.autocommit = True
         with connection.cursor() as cursor:
             for name in (backends.mall_database, backends.tracker_database):
@@ -265,6 +274,16 @@ class Cluster(Stack):
     def start(self, timeout: float = 360.0) -> None:
         """Check the stores, write the balancer's config, start and wait for every process."""
         check_backends(self.backends)
+        # The balancer's other ports (the supervisor checks the one each program names).
+        try:
+            check_ports(
+                [
+                    Program("balancer", [], port=self.settings.actions_port),
+                    Program("balancer", [], port=self.ports.balancer_health),
+                ]
+            )
+        except PortInUse as error:
+            raise ClusterError(str(error)) from None
         config = self.settings.var_dir / "cluster" / "haproxy.cfg"
         config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text(haproxy_config(self.settings, self.ports))

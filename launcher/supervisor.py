@@ -287,7 +287,7 @@ class Supervisor:
                 f"in {self.policy.window:.0f} s); the others keep serving"
             )
         for event in events:
-            logger.warning("%s", event)
+            logger.info("%s", event)
         return events
 
     def running(self) -> list[str]:

@@ -14,6 +14,8 @@ TURN_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
 CALL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 WAIT_BUCKETS = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 CHANNELS = frozenset({"web", "wechat", "rest", "handoff", "socketio", "cmdline"})
+# Channels whose safety net answers a failed turn and counts it (kind `no_answer`).
+SAFETY_NET_CHANNELS = frozenset({"web", "wechat"})
 
 # Rasa server: one customer message in, the bot's answers out.
 TURN_SECONDS = Histogram(
@@ -28,8 +30,16 @@ FALLBACKS = Counter(
 )
 TURN_ERRORS = Counter(
     "assistant_turn_errors_total",
-    "Customer messages that failed: an exception, or no answer from the bot (kind)",
+    "Customer messages that failed, once each: no answer from the bot so the safety net "
+    "apologised (no_answer: web, WeChat), or an exception (other channels)",
     ["channel", "kind"],
+)
+
+TRACKER_STORE_FAILURES = Counter(
+    "assistant_tracker_store_failures_total",
+    "Tracker store calls that failed: Rasa then serves from memory and the record is lost "
+    "(retrieve: the conversation starts afresh; save: the turn is not kept)",
+    ["operation"],
 )
 
 # Action server.

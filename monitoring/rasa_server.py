@@ -18,10 +18,19 @@ from typing import Any
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.processor import MessageProcessor
+from rasa.core.tracker_store import FailSafeTrackerStore
 from sanic import Blueprint
 
 from monitoring.access import MetricsSettings
-from monitoring.metrics import FALLBACKS, MESSAGES, TURN_ERRORS, TURN_SECONDS, channel_label
+from monitoring.metrics import (
+    FALLBACKS,
+    MESSAGES,
+    SAFETY_NET_CHANNELS,
+    TRACKER_STORE_FAILURES,
+    TURN_ERRORS,
+    TURN_SECONDS,
+    channel_label,
+)
 from monitoring.sanic import metrics_handler
 
 FALLBACK_INTENT = "nlu_fallback"
@@ -43,7 +52,9 @@ def instrument_rasa() -> None:
         try:
             return await handle(self, message)
         except Exception:
-            TURN_ERRORS.labels(channel, "exception").inc()
+            # The web and WeChat channels' safety net answers and counts it (no_answer).
+            if channel not in SAFETY_NET_CHANNELS:
+                TURN_ERRORS.labels(channel, "exception").inc()
             raise
         finally:
             TURN_SECONDS.labels(channel).observe(time.perf_counter() - started)
@@ -58,9 +69,24 @@ def instrument_rasa() -> None:
             FALLBACKS.labels(channel_label(message.input_channel)).inc()
         return parsed
 
+    # Rasa's fail-safe tracker store only logs when the real store fails and carries on in
+    # memory: the conversation's record is lost. Count it, so the loss is never silent.
+    on_save_error = FailSafeTrackerStore.on_tracker_store_error
+    on_retrieve_error = FailSafeTrackerStore.on_tracker_store_retrieve_error
+
+    def tracker_store_error(self: FailSafeTrackerStore, error: Exception) -> None:
+        TRACKER_STORE_FAILURES.labels("save").inc()
+        on_save_error(self, error)
+
+    def tracker_store_retrieve_error(self: FailSafeTrackerStore, error: Exception) -> None:
+        TRACKER_STORE_FAILURES.labels("retrieve").inc()
+        on_retrieve_error(self, error)
+
     setattr(handle_message, _INSTRUMENTED, True)
     Agent.handle_message = handle_message
     MessageProcessor.parse_message = parse_message
+    FailSafeTrackerStore.on_tracker_store_error = tracker_store_error
+    FailSafeTrackerStore.on_tracker_store_retrieve_error = tracker_store_retrieve_error
 
 
 class MetricsInput(InputChannel):

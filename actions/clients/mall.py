@@ -12,6 +12,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from actions.clients.breaker import CircuitBreaker
+from actions.clients.cache import ReadCache
 from actions.clients.errors import (
     CircuitOpen,
     Conflict,
@@ -80,8 +81,10 @@ class MallClient:
         connect_timeout: float = 1.0,
         read_timeout: float = 2.0,
         breaker: CircuitBreaker | None = None,
+        cache: ReadCache | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.cache = cache
         self._session = session if session is not None else build_session(Settings())
         if token:
             self._session.headers["Authorization"] = f"Bearer {token}"
@@ -102,6 +105,7 @@ class MallClient:
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
             breaker=CircuitBreaker(settings.breaker_threshold, settings.breaker_cooldown),
+            cache=_listening_cache(settings.cache_redis_url),
         )
 
     def close(self) -> None:
@@ -112,7 +116,13 @@ class MallClient:
 
     def get_product(self, product_id: str) -> Product:
         """The product with this id; `NotFound` when there is none."""
-        return cast(Product, self._get(f"/products/{_segment(product_id)}"))
+        cached = self.cache.get("product", product_id) if self.cache else None
+        if cached is not None:
+            return cast(Product, cached)
+        product = cast(Product, self._get(f"/products/{_segment(product_id)}"))
+        if self.cache:
+            self.cache.put("product", product_id, product)
+        return product
 
     def get_guide(self, product_id: str) -> Guide:
         """After-sales guidance for the product by topic (usage, troubleshooting, ...)."""
@@ -137,10 +147,16 @@ class MallClient:
 
     def get_profile(self, customer_id: str) -> Profile | None:
         """The customer's card profile, or None for a customer the mall does not know."""
+        cached = self.cache.get("profile", customer_id) if self.cache else None
+        if cached is not None:
+            return cast(Profile, cached)
         try:
-            return cast(Profile, self._get(f"/customers/{_segment(customer_id)}/profile"))
+            profile = cast(Profile, self._get(f"/customers/{_segment(customer_id)}/profile"))
         except NotFound:
             return None
+        if self.cache:
+            self.cache.put("profile", customer_id, profile)
+        return profile
 
     def record_event(
         self, customer_id: str, event_type: EventType, product_id: str | None = None
@@ -151,6 +167,8 @@ class MallClient:
             f"/customers/{_segment(customer_id)}/events",
             json={"type": event_type, "product_id": product_id},
         )
+        if self.cache:
+            self.cache.drop("profile", customer_id)  # read your own write at once
         return str(body.get("segment", ""))
 
     # ---- orders ----
@@ -182,6 +200,8 @@ class MallClient:
             # The idempotency key makes a resend harmless when the connection drops mid-call.
             retry_dropped_connection=True,
         )
+        if self.cache:
+            self.cache.drop("profile", customer_id)  # the segment may have moved
         return cast(Coupon, body)
 
     # ---- human handoff ----
@@ -312,6 +332,14 @@ def _segment(value: str) -> str:
     if value.strip() in ("", ".", ".."):
         raise NotFound(f"no such id: {value!r}", code="not_found")
     return quote(value, safe="")
+
+
+def _listening_cache(url: str) -> ReadCache | None:
+    if not url:
+        return None
+    cache = ReadCache.from_url(url)
+    cache.listen()
+    return cache
 
 
 @functools.lru_cache(maxsize=1)

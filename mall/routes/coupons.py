@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from mall import schemas, views
+from mall import changes, schemas, views
 from mall.models import utcnow
 from mall.routes.deps import CustomerId, DatabaseDep, Responses, ok
 from mall.services import coupons
@@ -51,6 +51,7 @@ def issue_coupon(database: DatabaseDep, customer_id: CustomerId, body: schemas.I
         )
     if issued.created:
         COUPONS_ISSUED.inc()
+        changes.announce("profile", customer_id)
     return ok(views.coupon(issued.coupon, utcnow()), status_code=201 if issued.created else 200)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from mall import schemas, views
+from mall import changes, schemas, views
 from mall.routes.deps import CustomerId, DatabaseDep, ok
 from mall.services import card, profiles
 
@@ -41,4 +41,5 @@ def record_event(
             product_id=event.product_id,
             properties=dict(event.properties) if event.properties else None,
         )
+    changes.announce("profile", customer_id)
     return ok({"ok": True, "segment": segment}, status_code=201)

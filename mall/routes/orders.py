@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from mall import schemas, views
+from mall import changes, schemas, views
 from mall.routes.deps import CustomerId, DatabaseDep, Responses, ok
 from mall.services import orders
 
@@ -35,4 +35,7 @@ def cancel_order(database: DatabaseDep, customer_id: CustomerId, order_id: str) 
     with database.write_session() as session:
         order = orders.cancel_order(session=session, customer_id=customer_id, order_id=order_id)
         content = views.order(order)
+    # Stock goes back to the products; the customer's figures change.
+    changes.announce("product", *{str(item["product_id"]) for item in content.get("items", [])})
+    changes.announce("profile", customer_id)
     return ok(content)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ import pytest
 import requests
 
 from launcher.cluster import Backends, Cluster, ClusterError, check_backends, drop_databases
+from launcher.settings import ROOT
 from tests.integration.conftest import stack_settings
 from tests.integration.test_supervision import WebCustomer
 
@@ -37,7 +40,8 @@ def _free(port: int) -> bool:
 def free_base() -> int:
     """A port p with p, p+100, p+101 and p+300 free, for each front port."""
     for _ in range(200):
-        base = 20000 + int.from_bytes(os.urandom(2), "big") % 30000
+        # Below Linux's ephemeral range (32768+), where outgoing connections take ports.
+        base = 20000 + int.from_bytes(os.urandom(2), "big") % 12000
         if all(_free(base + offset) for offset in (0, 100, 101, 300)):
             return base
     raise RuntimeError("no free ports")
@@ -81,11 +85,15 @@ def conversation(cluster: Cluster, sender: str) -> list[dict[str, Any]]:
 
 
 def restart(cluster: Cluster, name: str) -> None:
-    """Let the supervisor bring `name` back, and wait until it serves."""
+    """Let the supervisor bring `name` back, and wait until the balancer sends it traffic."""
     deadline = time.monotonic() + 240
+    back = False
+    balancer = next(s for s in cluster.services if s.name == "balancer")
     while time.monotonic() < deadline:
         events = cluster.supervise()
-        if any(event == f"{name} is serving again" for event in events):
+        back = back or any(event == f"{name} is serving again" for event in events)
+        # The balancer re-admits a replica after two good checks (2 s apart).
+        if back and balancer.is_healthy():
             return
         time.sleep(0.5)
     raise AssertionError(f"{name} did not come back")
@@ -144,3 +152,36 @@ def test_kill_9_of_an_action_server_the_other_answers(cluster: Cluster) -> None:
         for _ in range(3):
             assert "¥" in customer.say_text("智能手表多少钱")
         restart(cluster, name)
+
+
+def test_make_cluster_names_a_missing_store_and_starts_nothing(
+    trained_model: Path, tmp_path: Path
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    settings = stack_settings(tmp_path)
+    env = settings.child_env()
+    env.update(
+        MALL_ASSISTANT_VAR=str(tmp_path),
+        RASA_PORT=str(free_base()),
+        ACTIONS_PORT=str(free_base()),
+        CLUSTER_RABBITMQ_URL=f"amqp://guest:guest@127.0.0.1:{closed}/",
+        CLUSTER_DB_PREFIX=f"mall_assistant_test_{uuid.uuid4().hex[:8]}",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "launcher", "cluster"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "make cluster uses this machine's own stores:" in result.stdout
+    assert f"RabbitMQ    127.0.0.1:{closed}" in result.stdout
+    assert f"RabbitMQ at 127.0.0.1:{closed}" in result.stderr
+    assert "Mall Assistant is running" not in result.stdout
+    assert not (tmp_path / "log" / "rasa-1.log").exists()  # nothing was started
+    prefix = env["CLUSTER_DB_PREFIX"]
+    drop_databases(Backends(mall_database=f"{prefix}_mall", tracker_database=f"{prefix}_rasa"))

@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from launcher.settings import ROOT, StackSettings
+from launcher.supervisor import port_holder
 from tests.integration.conftest import stack_settings
 
 pytestmark = pytest.mark.integration
@@ -152,11 +153,13 @@ def test_kill_9_of_a_process_restarts_it_the_others_keep_serving_and_nothing_out
         while any(_alive(pid) for pid in pids.values()) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert not [name for name, pid in pids.items() if _alive(pid)], "children outlived it"
-        # ... so the next `make run` finds every port free.
-        for port in (settings.rasa_port, settings.actions_port, settings.mall_port):
-            with socket.socket() as probe:
-                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                probe.bind(("127.0.0.1", port))
+        # ... so nothing listens on their ports for the next `make run` to trip over (a dying
+        # process with many threads shows as a zombie a moment before its sockets close).
+        ports = (settings.rasa_port, settings.actions_port, settings.mall_port, settings.desk_port)
+        deadline = time.monotonic() + 15
+        while any(port_holder(port) for port in ports) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [port for port in ports if port_holder(port)], "a port is still held"
     finally:
         launcher.kill()
         for pid in pids.values():

@@ -46,6 +46,10 @@ def test_two_of_each_behind_the_balancer_on_the_shared_stores(tmp_path: Path) ->
     assert env["TRACKER_DB_URL"] == "postgresql://postgres@127.0.0.1:5432/mall_assistant_rasa"
     assert env["MALL_DATABASE_URL"].endswith("/mall_assistant_mall")
     assert env["REDIS_HOST"] == "127.0.0.1" and env["RABBITMQ_USER"] == "guest"
+    # The read cache sits beside the lock store, and the mall announces changes there.
+    assert (
+        env["MALL_CACHE_REDIS_URL"] == env["MALL_CHANGES_REDIS_URL"] == "redis://127.0.0.1:6379/1"
+    )
 
 
 def test_the_balancer_config_points_at_the_replicas_on_loopback(tmp_path: Path) -> None:

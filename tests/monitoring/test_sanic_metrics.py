@@ -60,6 +60,29 @@ def test_a_customer_message_is_counted_and_timed_by_channel() -> None:
     assert value("assistant_messages_total", channel="other") == other + 1  # closed label set
 
 
+def test_a_failing_tracker_store_is_counted_not_just_logged() -> None:
+    from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
+
+    class Broken(InMemoryTrackerStore):
+        async def retrieve(self, sender_id: str) -> None:
+            raise ConnectionError("PostgreSQL is down")
+
+        async def save(self, tracker: object) -> None:
+            raise ConnectionError("PostgreSQL is down")
+
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    instrument_rasa()
+    store = FailSafeTrackerStore(Broken(Domain.empty()))
+    retrieved = value("assistant_tracker_store_failures_total", operation="retrieve")
+    saved = value("assistant_tracker_store_failures_total", operation="save")
+    assert asyncio.run(store.retrieve("wx-1")) is None  # Rasa carries on without it ...
+    asyncio.run(store.save(DialogueStateTracker("wx-1", [])))  # ... and keeps it in memory
+    assert value("assistant_tracker_store_failures_total", operation="retrieve") == retrieved + 1
+    assert value("assistant_tracker_store_failures_total", operation="save") == saved + 1
+
+
 def test_the_metrics_channel_serves_under_webhooks_metrics() -> None:
     channel = MetricsInput.from_credentials(None)
     assert channel.name() == "metrics"
