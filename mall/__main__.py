@@ -11,6 +11,7 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mall.settings import REPO_ROOT, Settings, SettingsError
@@ -190,6 +191,36 @@ def _segments(settings: Settings) -> int:
     return status
 
 
+def _experiments(settings: Settings, path: Path | None) -> int:
+    from mall.experiments import (
+        DEFAULT_FILE,
+        ExperimentConfigError,
+        format_report,
+        load_experiments,
+    )
+    from mall.experiments import report as experiment_report
+    from mall.services.outreach import experiment_counts
+
+    try:
+        experiments = load_experiments(path or DEFAULT_FILE)
+    except ExperimentConfigError as error:
+        logger.error("%s", error)
+        return 2
+    if not experiments:
+        print(f"no experiments in {path or DEFAULT_FILE}")
+        return 0
+    printed: list[str] = []
+
+    def work(session: Session) -> None:
+        for experiment in experiments:
+            results, reached = experiment_report(experiment, experiment_counts(session, experiment))
+            printed.append(format_report(experiment, results, reached))
+
+    status = _in_migrated_database(settings, work)
+    print("\n\n".join(printed))
+    return status
+
+
 def _serve(settings: Settings) -> int:
     import uvicorn
 
@@ -235,6 +266,14 @@ def main(argv: list[str] | None = None) -> int:
         "segments",
         help="recompute every customer's segment by K-Means (and the churn model); "
         "prints k, the silhouette and the named clusters",
+    )
+    experiments = commands.add_parser(
+        "experiments",
+        help="each A/B test's variants: exposures, conversions, rate with a 95%% interval and "
+        "the p-value against the control",
+    )
+    experiments.add_argument(
+        "--file", type=Path, help="the experiments file (mall/experiments.yml)"
     )
     serve = commands.add_parser("serve", help="serve the HTTP API (needs MALL_API_TOKEN)")
     serve.add_argument("--host", help="address to listen on (default MALL_HOST or 127.0.0.1)")
@@ -283,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
         return _seed(settings, args.customers, args.random_seed)
     if args.command == "segments":
         return _segments(settings)
+    if args.command == "experiments":
+        return _experiments(settings, args.file)
     if args.command == "add-agent":
         return _add_agent(
             settings, args.username, args.name or args.username, args.role, args.scope
