@@ -13,7 +13,7 @@ Rules (YAML) say what starts a message and what it offers:
         when: {segment: churn_risk, inactive: 7d}
         offer: win_back
       - id: back_in_stock
-        when: {event: out_of_stock_inquiry, stock: back}
+        when: {event: stock_inquiry, stock: back}      # asked for a missing colour/size
         offer: back_in_stock
 
 The guards decide when a due message may go: never inside the customer's quiet hours (it
@@ -33,15 +33,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-EVENTS = (
-    "consult",
-    "product_view",
-    "add_to_cart",
-    "compare",
-    "coupon_claim",
-    "order",
-    "out_of_stock_inquiry",
-)
+from mall.models import EVENT_TYPES
+
+EVENTS = EVENT_TYPES
 SEGMENTS = ("high_value", "churn_risk", "price_sensitive", "new", "regular")
 OFFERS = ("coupon", "reminder", "win_back", "back_in_stock")
 _DURATION = re.compile(r"^(\d+)\s*(m|h|d)$")

@@ -9,6 +9,7 @@ on the job: sent, or skipped with the reason.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
@@ -17,7 +18,17 @@ from sqlalchemy.orm import Session
 
 from mall.db import Database
 from mall.experiments import Experiment
-from mall.models import Coupon, ExperimentExposure, Order, OutreachJob, utcnow
+from mall.models import (
+    BehaviourEvent,
+    Coupon,
+    Customer,
+    ExperimentExposure,
+    Order,
+    OutreachJob,
+    Sku,
+    utcnow,
+)
+from mall.outreach import Rule
 
 DEFAULT_LEASE = timedelta(minutes=5)
 OUTCOME_WINDOW = timedelta(days=7)
@@ -179,3 +190,99 @@ def experiment_counts(
         exposed, won = counts.get(variant, (0, 0))
         counts[variant] = (exposed + 1, won + (customer in converted))
     return counts
+
+
+# --- which customers a rule makes due -------------------------------------------------------
+
+LOOKBACK = timedelta(days=3)
+
+
+@dataclass(frozen=True)
+class Cause:
+    customer_id: str
+    cause: str
+    due_at: datetime
+
+
+def find_causes(
+    session: Session, rule: Rule, *, now: datetime, lookback: timedelta = LOOKBACK
+) -> list[Cause]:
+    """The customers `rule` makes due at `now`, each with the cause that keys the job.
+
+    - an event with nothing after it (`event` + `no` + `within`): each such event whose window
+      has passed without the customer doing `no` (an order in the orders table counts as an
+      order event); causes older than `lookback` past their window are not revived;
+    - a segment (+ `inactive`): customers in it whose last visit is that long ago, keyed by
+      the last visit, so a later spell of inactivity is a new cause;
+    - `stock: back`: stock inquiries (of the last 30 days) whose product is in stock again.
+    """
+    if rule.segment is not None:
+        return _segment_causes(session, rule, now)
+    if rule.stock_back:
+        return _stock_causes(session, rule, now)
+    assert rule.event is not None
+    within = rule.within or timedelta(0)
+    started = session.execute(
+        select(BehaviourEvent.id, BehaviourEvent.customer_id, BehaviourEvent.occurred_at).where(
+            BehaviourEvent.type == rule.event,
+            BehaviourEvent.occurred_at <= now - within,
+            BehaviourEvent.occurred_at > now - within - lookback,
+        )
+    ).all()
+    causes = []
+    for event_id, customer_id, occurred_at in started:
+        if rule.absent is not None and _did_since(session, customer_id, rule.absent, occurred_at):
+            continue
+        causes.append(Cause(customer_id, f"{rule.event}:{event_id}", occurred_at + within))
+    return causes
+
+
+def _did_since(session: Session, customer_id: str, event_type: str, since: datetime) -> bool:
+    followed = session.scalar(
+        select(BehaviourEvent.id)
+        .where(
+            BehaviourEvent.customer_id == customer_id,
+            BehaviourEvent.type == event_type,
+            BehaviourEvent.occurred_at > since,
+        )
+        .limit(1)
+    )
+    if followed is not None:
+        return True
+    if event_type == "order":
+        ordered = session.scalar(
+            select(Order.id)
+            .where(Order.customer_id == customer_id, Order.created_at > since)
+            .limit(1)
+        )
+        return ordered is not None
+    return False
+
+
+def _segment_causes(session: Session, rule: Rule, now: datetime) -> list[Cause]:
+    query = select(Customer.id, Customer.last_visit_at).where(Customer.segment == rule.segment)
+    if rule.inactive is not None:
+        query = query.where(Customer.last_visit_at <= now - rule.inactive)
+    return [
+        Cause(
+            customer_id,
+            f"{rule.segment}:{last_visit.isoformat() if last_visit else 'never'}",
+            now,
+        )
+        for customer_id, last_visit in session.execute(query)
+    ]
+
+
+def _stock_causes(session: Session, rule: Rule, now: datetime) -> list[Cause]:
+    in_stock = (
+        select(Sku.id).where(Sku.product_id == BehaviourEvent.product_id, Sku.stock > 0).exists()
+    )
+    rows = session.execute(
+        select(BehaviourEvent.id, BehaviourEvent.customer_id).where(
+            BehaviourEvent.type == (rule.event or "stock_inquiry"),
+            BehaviourEvent.occurred_at > now - timedelta(days=30),
+            BehaviourEvent.product_id.is_not(None),
+            in_stock,
+        )
+    ).all()
+    return [Cause(customer_id, f"stock:{event_id}", now) for event_id, customer_id in rows]

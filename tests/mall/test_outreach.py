@@ -28,7 +28,7 @@ RULES = {
         },
         {
             "id": "back_in_stock",
-            "when": {"event": "out_of_stock_inquiry", "stock": "back"},
+            "when": {"event": "stock_inquiry", "stock": "back"},
             "offer": "back_in_stock",
         },
     ]

@@ -9,19 +9,32 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from mall.db import Database
 from mall.experiments import parse_experiments
-from mall.models import Coupon, CouponTemplate, ExperimentExposure, OutreachJob
+from mall.models import (
+    BehaviourEvent,
+    Coupon,
+    CouponTemplate,
+    Customer,
+    ExperimentExposure,
+    OutreachJob,
+    Sku,
+)
+from mall.outreach import parse_rules
 from mall.services.outreach import (
+    Cause,
     claim_due,
     decide,
     experiment_counts,
+    find_causes,
     record_exposure,
     schedule,
 )
 from mall.services.profiles import ensure_customer
+from tests.mall.test_outreach import RULES
 
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=timezone.utc)
 
@@ -166,3 +179,55 @@ def test_exposures_keep_the_first_variant_and_outcomes_are_joined(db: Database) 
         row[1] += int(int(customer[-2:]) < 10)
     assert counts == {variant: (e, c) for variant, (e, c) in expected.items()}
     assert sum(c for _, c in counts.values()) == 10
+
+
+def mine(causes: list[Cause]) -> list[Cause]:
+    """Leave out the seeded demo customers' own behaviour."""
+    return [c for c in causes if c.customer_id.startswith("web-out-")]
+
+
+def _event(
+    session: Session, customer: str, kind: str, at: datetime, product: str | None = None
+) -> int:
+    event = BehaviourEvent(customer_id=customer, type=kind, occurred_at=at, product_id=product)
+    session.add(event)
+    session.flush()
+    return int(event.id)
+
+
+def test_the_rules_find_the_customers_they_describe(db: Database) -> None:
+    consult, cart, churn, stock = parse_rules(RULES)
+    with db.write_session() as session:
+        product = session.scalars(select(Sku.product_id).limit(1)).first()
+        waited = _event(session, "web-out-00", "consult", NOW - timedelta(minutes=31))
+        _event(session, "web-out-01", "consult", NOW - timedelta(minutes=10))  # too soon
+        _event(session, "web-out-02", "consult", NOW - timedelta(minutes=40))
+        _event(session, "web-out-02", "order", NOW - timedelta(minutes=20))  # ordered since
+        _event(session, "web-out-03", "consult", NOW - timedelta(days=5))  # long past
+        carted = _event(session, "web-out-04", "add_to_cart", NOW - timedelta(hours=25))
+        for n, (segment, days) in enumerate([("churn_risk", 8), ("churn_risk", 2), ("regular", 9)]):
+            customer = session.get(Customer, f"web-out-1{n}")
+            assert customer is not None
+            customer.segment, customer.last_visit_at = segment, NOW - timedelta(days=days)
+        asked = None
+        if product is not None:
+            session.execute(update(Sku).where(Sku.product_id == product).values(stock=0))
+            asked = _event(session, "web-out-20", "stock_inquiry", NOW - timedelta(days=1), product)
+    with db.read_session() as session:
+        assert mine(find_causes(session, consult, now=NOW)) == [
+            Cause("web-out-00", f"consult:{waited}", NOW - timedelta(minutes=1))
+        ]
+        assert [c.cause for c in mine(find_causes(session, cart, now=NOW))] == [
+            f"add_to_cart:{carted}"
+        ]
+        [win_back] = mine(find_causes(session, churn, now=NOW))
+        assert win_back.customer_id == "web-out-10"
+        if product is not None:
+            assert mine(find_causes(session, stock, now=NOW)) == []  # still out of stock
+    if product is not None:
+        with db.write_session() as session:
+            session.execute(update(Sku).where(Sku.product_id == product).values(stock=3))
+        with db.read_session() as session:
+            assert mine(find_causes(session, stock, now=NOW)) == [
+                Cause("web-out-20", f"stock:{asked}", NOW)
+            ]
