@@ -231,13 +231,14 @@ def find_causes(
     ).all()
     causes = []
     for event_id, customer_id, occurred_at in started:
-        if rule.absent is not None and _did_since(session, customer_id, rule.absent, occurred_at):
+        if rule.absent is not None and did_since(session, customer_id, rule.absent, occurred_at):
             continue
         causes.append(Cause(customer_id, f"{rule.event}:{event_id}", occurred_at + within))
     return causes
 
 
-def _did_since(session: Session, customer_id: str, event_type: str, since: datetime) -> bool:
+def did_since(session: Session, customer_id: str, event_type: str, since: datetime) -> bool:
+    """Whether the customer did `event_type` after `since` (orders: the orders table too)."""
     followed = session.scalar(
         select(BehaviourEvent.id)
         .where(
