@@ -4,10 +4,10 @@ Rules (YAML) say what starts a message and what it offers:
 
     rules:
       - id: consult_no_order
-        when: {event: consult, no: order, within: 30m}   # 30 min after a consult, no order
+        when: {event: consult, without: order, within: 30m}   # 30 min after a consult, no order
         offer: coupon
       - id: cart_no_order
-        when: {event: add_to_cart, no: order, within: 24h}
+        when: {event: add_to_cart, without: order, within: 24h}
         offer: reminder
       - id: churn_win_back
         when: {segment: churn_risk, inactive: 7d}
@@ -53,7 +53,7 @@ class Rule:
     id: str
     offer: str
     event: str | None = None
-    absent: str | None = None  # the event that must not follow (`no:`)
+    absent: str | None = None  # the event that must not follow (`without:`)
     within: timedelta | None = None
     segment: str | None = None
     inactive: timedelta | None = None
@@ -101,16 +101,23 @@ def _parse_rule(raw: dict[str, Any], where: str) -> Rule:
     when = raw.get("when")
     if not isinstance(when, dict) or not when:
         raise OutreachConfigError(f"{where}: `when` must say what starts the message")
-    unknown = set(when) - {"event", "no", "within", "segment", "inactive", "stock"}
+    unknown = {str(key) for key in when} - {
+        "event",
+        "without",
+        "within",
+        "segment",
+        "inactive",
+        "stock",
+    }
     if unknown:
         raise OutreachConfigError(f"{where}: unknown condition {', '.join(sorted(unknown))}")
-    for key in ("event", "no"):
+    for key in ("event", "without"):
         if key in when and when[key] not in EVENTS:
             raise OutreachConfigError(f"{where}: `{key}` must be one of {', '.join(EVENTS)}")
     if "segment" in when and when["segment"] not in SEGMENTS:
         raise OutreachConfigError(f"{where}: `segment` must be one of {', '.join(SEGMENTS)}")
-    if "no" in when and "within" not in when:
-        raise OutreachConfigError(f"{where}: `no: {when['no']}` needs `within`")
+    if "without" in when and "within" not in when:
+        raise OutreachConfigError(f"{where}: `without: {when['without']}` needs `within`")
     if "stock" in when and when["stock"] != "back":
         raise OutreachConfigError(f"{where}: `stock` can only be `back`")
     if "event" not in when and "segment" not in when:
@@ -119,7 +126,7 @@ def _parse_rule(raw: dict[str, Any], where: str) -> Rule:
         id=raw["id"],
         offer=raw["offer"],
         event=when.get("event"),
-        absent=when.get("no"),
+        absent=when.get("without"),
         within=parse_duration(when["within"], f"{where}: within") if "within" in when else None,
         segment=when.get("segment"),
         inactive=parse_duration(when["inactive"], f"{where}: inactive")

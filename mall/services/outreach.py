@@ -209,8 +209,8 @@ def find_causes(
 ) -> list[Cause]:
     """The customers `rule` makes due at `now`, each with the cause that keys the job.
 
-    - an event with nothing after it (`event` + `no` + `within`): each such event whose window
-      has passed without the customer doing `no` (an order in the orders table counts as an
+    - an event with nothing after it (`event` + `without` + `within`): each such event whose window
+      has passed without the customer doing `without` (an order in the orders table counts as an
       order event); causes older than `lookback` past their window are not revived;
     - a segment (+ `inactive`): customers in it whose last visit is that long ago, keyed by
       the last visit, so a later spell of inactivity is a new cause;

@@ -13,12 +13,12 @@ RULES = {
     "rules": [
         {
             "id": "consult_no_order",
-            "when": {"event": "consult", "no": "order", "within": "30m"},
+            "when": {"event": "consult", "without": "order", "within": "30m"},
             "offer": "coupon",
         },
         {
             "id": "cart_no_order",
-            "when": {"event": "add_to_cart", "no": "order", "within": "24h"},
+            "when": {"event": "add_to_cart", "without": "order", "within": "24h"},
             "offer": "reminder",
         },
         {
@@ -51,14 +51,14 @@ def test_the_four_rules_parse() -> None:
 @pytest.mark.parametrize(
     ("when", "offer", "message"),
     [
-        ({"event": "consult", "no": "order", "within": "soon"}, "coupon", "duration"),
-        ({"event": "consult", "no": "order"}, "coupon", "needs `within`"),
+        ({"event": "consult", "without": "order", "within": "soon"}, "coupon", "duration"),
+        ({"event": "consult", "without": "order"}, "coupon", "needs `within`"),
         ({"event": "teleport"}, "coupon", "`event` must be one of"),
         ({"segment": "vip"}, "coupon", "`segment` must be one of"),
         ({"event": "consult", "colour": "red"}, "coupon", "unknown condition colour"),
         ({"event": "consult"}, "cash", "`offer` must be one of"),
-        ({"within": "30m", "no": "order"}, "coupon", "needs an `event` or a `segment`"),
-        ({"event": "consult", "no": "order", "within": "0m"}, "coupon", "duration"),
+        ({"within": "30m", "without": "order"}, "coupon", "needs an `event` or a `segment`"),
+        ({"event": "consult", "without": "order", "within": "0m"}, "coupon", "duration"),
     ],
 )
 def test_a_bad_rule_is_refused_naming_the_rule(
@@ -110,3 +110,8 @@ def test_frequency_caps_count_rolling_days_and_weeks() -> None:
     three = [now - timedelta(days=d) for d in (2, 4, 6)]
     assert guards.over_cap(now, three) == "at most 3 a week"
     assert guards.over_cap(now, [now - timedelta(days=d) for d in (2, 4, 8)]) is None
+
+
+def test_the_shipped_rules_file_is_valid() -> None:
+    ids = [rule.id for rule in load_rules()]
+    assert ids == ["consult_no_order", "cart_no_order", "churn_win_back", "back_in_stock"]

@@ -30,7 +30,7 @@ CONSULT_RULE = parse_rules(
         "rules": [
             {
                 "id": "consult_no_order",
-                "when": {"event": "consult", "no": "order", "within": "30m"},
+                "when": {"event": "consult", "without": "order", "within": "30m"},
                 "offer": "coupon",
             }
         ]
