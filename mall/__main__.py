@@ -221,6 +221,43 @@ def _experiments(settings: Settings, path: Path | None) -> int:
     return status
 
 
+def _outreach(settings: Settings, *, once: bool, interval: float, rasa_url: str) -> int:
+    import socket
+    import time
+
+    from mall.db import Database, is_migrated
+    from mall.outreach import OutreachConfigError, load_rules
+    from mall.scheduler import RasaDeliverer, run_once
+
+    token = os.environ.get("RASA_API_TOKEN", "").strip()
+    if not token:
+        logger.error("RASA_API_TOKEN is not set: the scheduler delivers through Rasa's HTTP API")
+        return 2
+    try:
+        rules = load_rules()
+    except OutreachConfigError as error:
+        logger.error("%s", error)
+        return 2
+    database = Database(settings.database_url)
+    if not is_migrated(database.engine):
+        logger.error("the database has no schema yet: run `python -m mall init-db --seed` first")
+        return 1
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    deliverer = RasaDeliverer(rasa_url.rstrip("/"), token)
+    try:
+        while True:
+            decided = run_once(database, rules, deliverer, worker=worker)
+            if decided:
+                logger.info("outreach: %s", dict(decided))
+            if once:
+                return 0
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        database.dispose()
+
+
 def _serve(settings: Settings) -> int:
     import uvicorn
 
@@ -275,6 +312,17 @@ def main(argv: list[str] | None = None) -> int:
     experiments.add_argument(
         "--file", type=Path, help="the experiments file (mall/experiments.yml)"
     )
+    outreach = commands.add_parser(
+        "outreach",
+        help="the proactive-message scheduler (rules in mall/outreach.yml; needs RASA_API_TOKEN)",
+    )
+    outreach.add_argument("--once", action="store_true", help="one pass, then exit")
+    outreach.add_argument("--interval", type=float, default=30.0, help="seconds between passes")
+    outreach.add_argument(
+        "--rasa-url",
+        default=os.environ.get("RASA_URL", "http://127.0.0.1:5005"),
+        help="the Rasa server (default RASA_URL or http://127.0.0.1:5005)",
+    )
     serve = commands.add_parser("serve", help="serve the HTTP API (needs MALL_API_TOKEN)")
     serve.add_argument("--host", help="address to listen on (default MALL_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default MALL_PORT or 5056)")
@@ -322,6 +370,10 @@ def main(argv: list[str] | None = None) -> int:
         return _seed(settings, args.customers, args.random_seed)
     if args.command == "segments":
         return _segments(settings)
+    if args.command == "outreach":
+        return _outreach(
+            settings, once=args.once, interval=max(args.interval, 1.0), rasa_url=args.rasa_url
+        )
     if args.command == "experiments":
         return _experiments(settings, args.file)
     if args.command == "add-agent":

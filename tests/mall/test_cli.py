@@ -221,3 +221,42 @@ def test_experiments_refuses_a_bad_file_clearly(
     )
     assert status == 2
     assert "experiment 'x'" in log and "`metric` must be one of" in log
+
+
+def test_outreach_needs_rasas_token_and_runs_a_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"sqlite:///{tmp_path / 'out.db'}"
+    assert mall_main("init-db", "--seed", url=url, monkeypatch=monkeypatch, caplog=caplog)[0] == 0
+    monkeypatch.delenv("RASA_API_TOKEN", raising=False)
+    status, log = mall_main("outreach", "--once", url=url, monkeypatch=monkeypatch, caplog=caplog)
+    assert status == 2 and "RASA_API_TOKEN" in log
+    # Nobody listens on this port: every due job is postponed with the reason, none is lost.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("RASA_API_TOKEN", "test-token")
+    status, log = mall_main(
+        "outreach",
+        "--once",
+        "--rasa-url",
+        f"http://127.0.0.1:{port}",
+        url=url,
+        monkeypatch=monkeypatch,
+        caplog=caplog,
+    )
+    assert status == 0
+    from mall.db import Database
+    from mall.models import OutreachJob
+
+    database = Database(url)
+    with database.read_session() as session:
+        jobs = session.query(OutreachJob).all()
+        assert jobs, "the seeded behaviour makes at least one job due"
+        # Postponed, never dropped: Rasa is down (or, at night in Shanghai, quiet hours).
+        assert {job.status for job in jobs} == {"pending"}
+        assert all(
+            (job.reason or "").startswith("Rasa unreachable") or job.reason == "quiet hours"
+            for job in jobs
+        ), [(job.rule_id, job.reason) for job in jobs]
+    database.dispose()
