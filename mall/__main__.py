@@ -258,6 +258,38 @@ def _outreach(settings: Settings, *, once: bool, interval: float, rasa_url: str)
         database.dispose()
 
 
+def _kpis(settings: Settings, since_text: str, tracker_db_url: str, csv_path: Path | None) -> int:
+    import csv
+    from datetime import datetime, timezone
+
+    from analytics.kpis import conversation_kpis, format_kpis, read_conversations, sales_kpis
+    from analytics.todo import parse_since
+
+    try:
+        since = parse_since(since_text)
+    except ValueError as error:
+        logger.error("%s", error)
+        return 2
+    until = datetime.now(timezone.utc)
+    figures = conversation_kpis(read_conversations(tracker_db_url, since, until))
+
+    def work(session: Session) -> None:
+        figures.update(sales_kpis(session, since, until))
+
+    status = _in_migrated_database(settings, work)
+    if status:
+        return status
+    print(format_kpis(figures, since, until))
+    if csv_path:
+        with csv_path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["kpi", "value", "since", "until"])
+            for name, value in figures.items():
+                shown = "" if value is None else value
+                writer.writerow([name, shown, since.isoformat(), until.isoformat()])
+    return 0
+
+
 def _serve(settings: Settings) -> int:
     import uvicorn
 
@@ -323,6 +355,16 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("RASA_URL", "http://127.0.0.1:5005"),
         help="the Rasa server (default RASA_URL or http://127.0.0.1:5005)",
     )
+    kpis = commands.add_parser(
+        "kpis",
+        help="first_response_rate, conversion_rate, retention_7d, handoff_rate and the rest",
+    )
+    kpis.add_argument("--since", default="30d", help="30d, 12h or a date (default 30d)")
+    kpis.add_argument("--csv", type=Path, help="also write the figures to this CSV file")
+    kpis.add_argument(
+        "--tracker-db-url",
+        help="Rasa's SQL tracker store (default TRACKER_DB_URL or sqlite:///var/trackers.db)",
+    )
     serve = commands.add_parser("serve", help="serve the HTTP API (needs MALL_API_TOKEN)")
     serve.add_argument("--host", help="address to listen on (default MALL_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default MALL_PORT or 5056)")
@@ -370,6 +412,13 @@ def main(argv: list[str] | None = None) -> int:
         return _seed(settings, args.customers, args.random_seed)
     if args.command == "segments":
         return _segments(settings)
+    if args.command == "kpis":
+        tracker = (
+            args.tracker_db_url
+            or os.environ.get("TRACKER_DB_URL", "").strip()
+            or f"sqlite:///{REPO_ROOT / 'var' / 'trackers.db'}"
+        )
+        return _kpis(settings, args.since, tracker, args.csv)
     if args.command == "outreach":
         return _outreach(
             settings, once=args.once, interval=max(args.interval, 1.0), rasa_url=args.rasa_url
