@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml 2>/dev/null | sha1sum | cut -c1-12)
-SOURCES := actions mall desk security launcher components channels scripts monitoring rasa_sdk_plugins
+SOURCES := actions mall desk security launcher components channels scripts monitoring rasa_sdk_plugins analytics
 LOG_DIR := var/log
 # Rasa sends usage telemetry unless told not to; nothing leaves the machine.
 export RASA_TELEMETRY_ENABLED := false

@@ -11,6 +11,7 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mall.settings import REPO_ROOT, Settings, SettingsError
@@ -191,6 +192,105 @@ def _segments(settings: Settings) -> int:
     return status
 
 
+def _experiments(settings: Settings, path: Path | None) -> int:
+    from mall.experiments import (
+        DEFAULT_FILE,
+        ExperimentConfigError,
+        format_report,
+        load_experiments,
+    )
+    from mall.experiments import report as experiment_report
+    from mall.services.outreach import experiment_counts
+
+    try:
+        experiments = load_experiments(path or DEFAULT_FILE)
+    except ExperimentConfigError as error:
+        logger.error("%s", error)
+        return 2
+    if not experiments:
+        print(f"no experiments in {path or DEFAULT_FILE}")
+        return 0
+    printed: list[str] = []
+
+    def work(session: Session) -> None:
+        for experiment in experiments:
+            results, reached = experiment_report(experiment, experiment_counts(session, experiment))
+            printed.append(format_report(experiment, results, reached))
+
+    status = _in_migrated_database(settings, work)
+    print("\n\n".join(printed))
+    return status
+
+
+def _outreach(settings: Settings, *, once: bool, interval: float, rasa_url: str) -> int:
+    import socket
+    import time
+
+    from mall.db import Database, is_migrated
+    from mall.outreach import OutreachConfigError, load_rules
+    from mall.scheduler import RasaDeliverer, run_once
+
+    token = os.environ.get("RASA_API_TOKEN", "").strip()
+    if not token:
+        logger.error("RASA_API_TOKEN is not set: the scheduler delivers through Rasa's HTTP API")
+        return 2
+    try:
+        rules = load_rules()
+    except OutreachConfigError as error:
+        logger.error("%s", error)
+        return 2
+    database = Database(settings.database_url)
+    if not is_migrated(database.engine):
+        logger.error("the database has no schema yet: run `python -m mall init-db --seed` first")
+        return 1
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    deliverer = RasaDeliverer(rasa_url.rstrip("/"), token)
+    try:
+        while True:
+            decided = run_once(database, rules, deliverer, worker=worker)
+            if decided:
+                logger.info("outreach: %s", dict(decided))
+            if once:
+                return 0
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        database.dispose()
+
+
+def _kpis(settings: Settings, since_text: str, tracker_db_url: str, csv_path: Path | None) -> int:
+    import csv
+    from datetime import datetime, timezone
+
+    from analytics.kpis import conversation_kpis, format_kpis, read_conversations, sales_kpis
+    from analytics.todo import parse_since
+
+    try:
+        since = parse_since(since_text)
+    except ValueError as error:
+        logger.error("%s", error)
+        return 2
+    until = datetime.now(timezone.utc)
+    figures = conversation_kpis(read_conversations(tracker_db_url, since, until))
+
+    def work(session: Session) -> None:
+        figures.update(sales_kpis(session, since, until))
+
+    status = _in_migrated_database(settings, work)
+    if status:
+        return status
+    print(format_kpis(figures, since, until))
+    if csv_path:
+        with csv_path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["kpi", "value", "since", "until"])
+            for name, value in figures.items():
+                shown = "" if value is None else value
+                writer.writerow([name, shown, since.isoformat(), until.isoformat()])
+    return 0
+
+
 def _serve(settings: Settings) -> int:
     import uvicorn
 
@@ -237,6 +337,35 @@ def main(argv: list[str] | None = None) -> int:
         "segments",
         help="recompute every customer's segment by K-Means (and the churn model); "
         "prints k, the silhouette and the named clusters",
+    )
+    experiments = commands.add_parser(
+        "experiments",
+        help="each A/B test's variants: exposures, conversions, rate with a 95%% interval and "
+        "the p-value against the control",
+    )
+    experiments.add_argument(
+        "--file", type=Path, help="the experiments file (mall/experiments.yml)"
+    )
+    outreach = commands.add_parser(
+        "outreach",
+        help="the proactive-message scheduler (rules in mall/outreach.yml; needs RASA_API_TOKEN)",
+    )
+    outreach.add_argument("--once", action="store_true", help="one pass, then exit")
+    outreach.add_argument("--interval", type=float, default=30.0, help="seconds between passes")
+    outreach.add_argument(
+        "--rasa-url",
+        default=os.environ.get("RASA_URL", "http://127.0.0.1:5005"),
+        help="the Rasa server (default RASA_URL or http://127.0.0.1:5005)",
+    )
+    kpis = commands.add_parser(
+        "kpis",
+        help="first_response_rate, conversion_rate, retention_7d, handoff_rate and the rest",
+    )
+    kpis.add_argument("--since", default="30d", help="30d, 12h or a date (default 30d)")
+    kpis.add_argument("--csv", type=Path, help="also write the figures to this CSV file")
+    kpis.add_argument(
+        "--tracker-db-url",
+        help="Rasa's SQL tracker store (default TRACKER_DB_URL or sqlite:///var/trackers.db)",
     )
     serve = commands.add_parser("serve", help="serve the HTTP API (needs MALL_API_TOKEN)")
     serve.add_argument("--host", help="address to listen on (default MALL_HOST or 127.0.0.1)")
@@ -285,6 +414,19 @@ def main(argv: list[str] | None = None) -> int:
         return _seed(settings, args.customers, args.random_seed)
     if args.command == "segments":
         return _segments(settings)
+    if args.command == "kpis":
+        tracker = (
+            args.tracker_db_url
+            or os.environ.get("TRACKER_DB_URL", "").strip()
+            or f"sqlite:///{REPO_ROOT / 'var' / 'trackers.db'}"
+        )
+        return _kpis(settings, args.since, tracker, args.csv)
+    if args.command == "outreach":
+        return _outreach(
+            settings, once=args.once, interval=max(args.interval, 1.0), rasa_url=args.rasa_url
+        )
+    if args.command == "experiments":
+        return _experiments(settings, args.file)
     if args.command == "add-agent":
         return _add_agent(
             settings, args.username, args.name or args.username, args.role, args.scope

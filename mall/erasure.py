@@ -26,10 +26,12 @@ from mall.models import (
     BehaviourEvent,
     Coupon,
     Customer,
+    ExperimentExposure,
     Handoff,
     HandoffNote,
     HandoffReveal,
     Order,
+    OutreachJob,
 )
 
 # The table Rasa's SQLTrackerStore keeps every conversation event in.
@@ -68,6 +70,9 @@ def erase_customer(*, session: Session, customer_id: str) -> Erased:
     events = session.execute(
         delete(BehaviourEvent).where(BehaviourEvent.customer_id == customer_id)
     )
+    # Proactive messages planned or sent, and the A/B variants shown: behaviour too.
+    session.execute(delete(OutreachJob).where(OutreachJob.customer_id == customer_id))
+    session.execute(delete(ExperimentExposure).where(ExperimentExposure.customer_id == customer_id))
     coupons = session.execute(
         delete(Coupon).where(
             Coupon.customer_id == customer_id, Coupon.used_at.is_(None), Coupon.order_id.is_(None)

@@ -541,3 +541,50 @@ class HandoffReveal(Base):
     created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
 
     agent = relationship("Agent", lazy="raise")
+
+
+class OutreachJob(Base):
+    """A proactive message a trigger rule made due: one per customer, rule and cause, ever.
+
+    The unique key is what keeps a trigger from firing twice for the same cause (the same
+    consultation, the same cart add) across restarts and with two schedulers running; a
+    scheduler takes a job by moving it from `pending` to `claimed` in one conditional UPDATE.
+    Every decision stays: `sent`, or `skipped` with the reason.
+    """
+
+    __tablename__ = "outreach_jobs"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    customer_id = Column(String(64), ForeignKey("customers.id"), nullable=False)
+    rule_id = Column(String(64), nullable=False)
+    cause = Column(String(128), nullable=False)
+    due_at = Column(UTCDateTime(), nullable=False)
+    status = Column(String(16), nullable=False, default="pending")
+    claimed_by = Column(String(64), nullable=True)
+    claimed_at = Column(UTCDateTime(), nullable=True)
+    decided_at = Column(UTCDateTime(), nullable=True)
+    reason = Column(String(255), nullable=True)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("customer_id", "rule_id", "cause", name="uq_outreach_jobs_cause"),
+        Index("ix_outreach_jobs_status_due", "status", "due_at"),
+        CheckConstraint("status IN ('pending', 'claimed', 'sent', 'skipped')", name="known_status"),
+    )
+
+
+class ExperimentExposure(Base):
+    """The first time a customer was shown an experiment's variant (one row per pair)."""
+
+    __tablename__ = "experiment_exposures"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    experiment_id = Column(String(64), nullable=False)
+    variant_id = Column(String(64), nullable=False)
+    customer_id = Column(String(64), ForeignKey("customers.id"), nullable=False)
+    exposed_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("experiment_id", "customer_id", name="uq_experiment_exposures_customer"),
+        Index("ix_experiment_exposures_variant", "experiment_id", "variant_id"),
+    )

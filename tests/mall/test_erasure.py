@@ -24,14 +24,17 @@ from mall.models import (
     BehaviourEvent,
     Coupon,
     Customer,
+    ExperimentExposure,
     Handoff,
     HandoffNote,
     HandoffReveal,
     Order,
     OrderItem,
+    OutreachJob,
+    utcnow,
 )
 from mall.seeding import seed
-from mall.services import agents, coupons, handoffs, profiles
+from mall.services import agents, coupons, handoffs, outreach, profiles
 from mall.settings import HandoffSettings
 
 VIP = "wx-o7Xh2-vip"  # has orders
@@ -109,6 +112,16 @@ def fill(mall_url: str, tracker_url: str) -> None:
             handoffs.reveal(
                 session=session, handoff_id=opened.handoff.id, agent=agent, target="note:1"
             )
+            outreach.schedule(
+                session,
+                customer_id=customer,
+                rule_id="consult_no_order",
+                cause=f"consult:{customer}",
+                due_at=utcnow(),
+            )
+            session.add(
+                ExperimentExposure(experiment_id="price_line", variant_id="a", customer_id=customer)
+            )
     database.dispose()
 
 
@@ -130,6 +143,8 @@ def counts(mall_url: str, customer: str) -> dict[str, int]:
             "handoffs": count(Handoff, Handoff.sender_id == customer),
             "notes": count(HandoffNote, HandoffNote.handoff_id.in_(handoff_ids)),
             "reveals": count(HandoffReveal, HandoffReveal.handoff_id.in_(handoff_ids)),
+            "outreach_jobs": count(OutreachJob, OutreachJob.customer_id == customer),
+            "exposures": count(ExperimentExposure, ExperimentExposure.customer_id == customer),
             "orders": count(Order, Order.customer_id == customer),
             "order_items": count(OrderItem),
         }
@@ -174,6 +189,8 @@ def test_erasing_keeps_orders_and_everyone_else(
         "handoffs": 0,
         "notes": 0,
         "reveals": 0,
+        "outreach_jobs": 0,
+        "exposures": 0,
     }
     database = Database(mall_url)
     with database.read_session() as session:

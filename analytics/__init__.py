@@ -1,0 +1,1 @@
+"""Analytics over what the assistant and the mall recorded."""
