@@ -26,7 +26,7 @@ from actions.products import (
     product_or_ask_which,
     product_slots,
 )
-from actions.segment_lines import segment_line
+from actions.segment_lines import recommendation_message, segment_line
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +53,10 @@ class ActionWelcome(MallAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         """Greet; a mall that cannot answer only makes the greeting plain."""
-        product, profile = await asyncio.gather(
-            self._page_product(tracker), self.load_profile(tracker.sender_id)
+        product, profile, suggested = await asyncio.gather(
+            self._page_product(tracker),
+            self.load_profile(tracker.sender_id),
+            suggestions(self, tracker.sender_id, message_metadata(tracker).get("product_id")),
         )
         fallback = "您好，欢迎光临！有什么可以帮您？"
         if product is not None:
@@ -62,14 +64,19 @@ class ActionWelcome(MallAction):
         text = render(
             "welcome.j2", fallback=fallback, customer=customer_context(profile), product=product
         )
+        more = recommendation_message(suggested, after_quote=False)
         if product is None:
             dispatcher.utter_message(text=text)
+            if more:
+                dispatcher.utter_message(**more)
             return []
         price_button = {
             "title": "查价格",
             "payload": intent_payload("ask_price", product=product["name"]),
         }
         dispatcher.utter_message(text=text, buttons=[price_button])
+        if more:
+            dispatcher.utter_message(**more)
         return product_slots(product)
 
     async def _page_product(self, tracker: Tracker) -> Product | None:
@@ -81,6 +88,18 @@ class ActionWelcome(MallAction):
         except MallError as exc:
             logger.info("welcome without the page product %s: %s", page_product_id, exc)
             return None
+
+
+async def suggestions(
+    action: MallAction, customer_id: str, product_id: Any
+) -> list[dict[str, Any]]:
+    """Products to suggest from behaviour; none when the mall cannot say (never an error)."""
+    page_product = product_id if isinstance(product_id, str) and product_id else None
+    try:
+        return await action.call(action.mall.recommend_products, customer_id, page_product)
+    except MallError as exc:
+        logger.info("no recommendations for sender %s: %s", customer_id, exc)
+        return []
 
 
 def product_card(product: Product) -> dict[str, Any]:
@@ -116,9 +135,10 @@ class ActionQuotePrice(MallAction):
         if product is None:
             return slot_changes(tracker, pending_question="price", sales_stage=None)
 
-        profile, _ = await asyncio.gather(
+        profile, _, suggested = await asyncio.gather(
             self.load_profile(tracker.sender_id),
             self._record_consult(tracker.sender_id, product["id"]),
+            suggestions(self, tracker.sender_id, product["id"]),
         )
         discount = saving(product["list_price"], product["price"])
         fallback = f"{product['name']}现在到手价¥{yuan(product['price'])}。是否需要优惠?"
@@ -135,6 +155,9 @@ class ActionQuotePrice(MallAction):
         if pitch:
             dispatcher.utter_message(text=pitch)
         dispatcher.utter_message(text=text, buttons=YES_NO_BUTTONS)
+        more = recommendation_message(suggested, after_quote=True)
+        if more:
+            dispatcher.utter_message(**more)
         return product_slots(product) + slot_changes(
             tracker, sales_stage="price_quoted", pending_question=None
         )
