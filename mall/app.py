@@ -39,6 +39,7 @@ from mall.routes import (
     orders,
     partners,
     policies,
+    segments,
 )
 from mall.routes.deps import MallJSONResponse
 from mall.services.events import EventBudget
@@ -188,6 +189,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         handoffs,
         agents,
         partners,
+        segments,
     ):
         app.include_router(module.router)
     _document_the_token(app)
