@@ -56,7 +56,7 @@ class ActionWelcome(MallAction):
         product, profile, suggested = await asyncio.gather(
             self._page_product(tracker),
             self.load_profile(tracker.sender_id),
-            suggestions(self, tracker.sender_id, message_metadata(tracker).get("product_id")),
+            suggestions(self, tracker.sender_id, None),
         )
         fallback = "您好，欢迎光临！有什么可以帮您？"
         if product is not None:
@@ -64,19 +64,18 @@ class ActionWelcome(MallAction):
         text = render(
             "welcome.j2", fallback=fallback, customer=customer_context(profile), product=product
         )
-        more = recommendation_message(suggested, after_quote=False)
         if product is None:
             dispatcher.utter_message(text=text)
+            more = recommendation_message(suggested, after_quote=False)
             if more:
                 dispatcher.utter_message(**more)
             return []
+        # With a page product the welcome's own button (its price) is the one to offer.
         price_button = {
             "title": "查价格",
             "payload": intent_payload("ask_price", product=product["name"]),
         }
         dispatcher.utter_message(text=text, buttons=[price_button])
-        if more:
-            dispatcher.utter_message(**more)
         return product_slots(product)
 
     async def _page_product(self, tracker: Tracker) -> Product | None:
@@ -154,10 +153,12 @@ class ActionQuotePrice(MallAction):
         pitch = segment_line(profile, product)
         if pitch:
             dispatcher.utter_message(text=pitch)
-        dispatcher.utter_message(text=text, buttons=YES_NO_BUTTONS)
+        # Before the question: its yes/no must stay the last menu (WeChat answers a menu
+        # by the position of the choice in the latest one).
         more = recommendation_message(suggested, after_quote=True)
         if more:
             dispatcher.utter_message(**more)
+        dispatcher.utter_message(text=text, buttons=YES_NO_BUTTONS)
         return product_slots(product) + slot_changes(
             tracker, sales_stage="price_quoted", pending_question=None
         )

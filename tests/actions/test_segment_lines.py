@@ -82,11 +82,15 @@ SUGGESTED = [
 ]
 
 
-def test_recommendations_follow_the_price_question_as_buttons(mall: FakeMallClient) -> None:
+def test_recommendations_come_as_buttons_before_the_price_question(
+    mall: FakeMallClient,
+) -> None:
     mall.recommendations["cust-1"] = SUGGESTED
     messages = quote(mall, segment="regular")
-    question, more = messages[-2], messages[-1]
+    more, question = messages[-2], messages[-1]
+    # The yes/no question stays the last menu (WeChat answers menus by position).
     assert question["text"].endswith("是否需要优惠?")
+    assert question["buttons"][0]["payload"] == "/affirm"
     assert more["text"] == "看过这款的人还喜欢："
     assert more["buttons"] == [
         {
@@ -108,6 +112,11 @@ def test_the_welcome_suggests_products_too(mall: FakeMallClient) -> None:
     messages, _ = run_action(ActionWelcome(mall), make_tracker())
     assert messages[-1]["text"] == "为您挑了几件可能喜欢的："
     assert [b["title"] for b in messages[-1]["buttons"]] == ["快充65W氮化镓充电器 ¥99"]
+    # From a product's page the welcome offers that product's price, nothing else.
+    page = make_tracker(metadata={"product_id": "P1001"})
+    messages, _ = run_action(ActionWelcome(mall), page)
+    assert messages[-1]["buttons"][0]["title"] == "查价格"
+    assert all("为您挑了" not in (m.get("text") or "") for m in messages)
 
 
 def test_no_recommendations_when_the_mall_cannot_say(mall: FakeMallClient) -> None:
