@@ -26,7 +26,7 @@ from actions.products import (
     product_or_ask_which,
     product_slots,
 )
-from actions.segment_lines import segment_line
+from actions.segment_lines import recommendation_message, segment_line
 
 logger = logging.getLogger(__name__)
 
@@ -45,14 +45,19 @@ class ActionWelcome(MallAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         """Greet; a mall that cannot answer only makes the greeting plain."""
-        product, profile = await asyncio.gather(
-            self._page_product(tracker), self.load_profile(tracker.sender_id)
+        product, profile, suggested = await asyncio.gather(
+            self._page_product(tracker),
+            self.load_profile(tracker.sender_id),
+            suggestions(self, tracker.sender_id, None),
         )
         text = sales_line_for(
             tracker, "welcome.j2", customer=customer_context(profile), product=product
         )
         if product is None:
             dispatcher.utter_message(response="utter_welcome", text=text)
+            more = recommendation_message(suggested, after_quote=False)
+            if more:
+                dispatcher.utter_message(**more)
             return []
         dispatcher.utter_message(
             response="utter_welcome_on_product",
@@ -71,6 +76,18 @@ class ActionWelcome(MallAction):
         except MallError as exc:
             logger.info("welcome without the page product %s: %s", page_product_id, exc)
             return None
+
+
+async def suggestions(
+    action: MallAction, customer_id: str, product_id: Any
+) -> list[dict[str, Any]]:
+    """Products to suggest from behaviour; none when the mall cannot say (never an error)."""
+    page_product = product_id if isinstance(product_id, str) and product_id else None
+    try:
+        return await action.call(action.mall.recommend_products, customer_id, page_product)
+    except MallError as exc:
+        logger.info("no recommendations for sender %s: %s", customer_id, exc)
+        return []
 
 
 def product_card(product: Product) -> dict[str, Any]:
@@ -106,9 +123,10 @@ class ActionQuotePrice(MallAction):
         if product is None:
             return slot_changes(tracker, pending_question="price", sales_stage=None)
 
-        profile, _ = await asyncio.gather(
+        profile, _, suggested = await asyncio.gather(
             self.load_profile(tracker.sender_id),
             self._record_consult(tracker.sender_id, product["id"]),
+            suggestions(self, tracker.sender_id, product["id"]),
         )
         discount = saving(product["list_price"], product["price"])
         text = sales_line_for(
@@ -123,6 +141,11 @@ class ActionQuotePrice(MallAction):
         pitch = segment_line(profile, product)
         if pitch:
             dispatcher.utter_message(text=pitch)
+        # Before the question: its yes/no must stay the last menu (WeChat answers a menu
+        # by the position of the choice in the latest one).
+        more = recommendation_message(suggested, after_quote=True)
+        if more:
+            dispatcher.utter_message(**more)
         dispatcher.utter_message(
             response="utter_quote_price",
             text=text,

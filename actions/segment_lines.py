@@ -17,6 +17,8 @@ from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from actions.clients.models import Product, Profile
+from actions.formatting import yuan
+from actions.products import intent_payload
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +31,25 @@ MARKETING_OPT_OUTS = frozenset({"marketing", "all"})
 def _lines() -> dict[str, dict[str, str]]:
     data = yaml.safe_load(LINES_FILE.read_text(encoding="utf-8")) or {}
     return {str(segment): dict(entry) for segment, entry in data.items() if entry}
+
+
+def recommendation_message(
+    items: list[dict[str, Any]], *, after_quote: bool
+) -> dict[str, Any] | None:
+    """A line with one button per recommended product (asking its price), or None."""
+    if not items:
+        return None
+    intro = _lines().get("recommendations", {})
+    text = intro.get("after_quote" if after_quote else "welcome") or "您可能还喜欢："
+    buttons = [
+        {
+            "title": f"{item['name']} ¥{yuan(item['price'])}",
+            "payload": intent_payload("ask_price", product=str(item["name"])),
+        }
+        for item in items
+        if item.get("name")
+    ]
+    return {"text": str(text), "buttons": buttons} if buttons else None
 
 
 @functools.lru_cache(maxsize=1)
@@ -61,6 +82,8 @@ def segment_line(profile: Profile | None, product: Product | None = None) -> str
     if MARKETING_OPT_OUTS & set(card.get("opt_outs") or []):
         return None
     entry = _lines().get(str(card.get("segment") or ""))
+    if entry and "line" not in entry:
+        entry = None
     if not entry:
         return None
     plain = str(entry.get("plain") or "") or None

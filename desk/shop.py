@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import secrets
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -62,6 +63,9 @@ LABELS = {
 }
 
 DEMO_COOKIE = "shop_demo_customer"
+# An anonymous shopper's id for behaviour events, in a cookie this server signs.
+VISITOR_COOKIE = "shop_visitor"
+_VISITOR_CONTEXT = b"mall-assistant/shop-visitor\x00"
 # A card link: /shop?card=<distributor card id>.
 CARD_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _COOKIE_CONTEXT = b"mall-assistant/shop-demo-customer\x00"
@@ -94,6 +98,28 @@ def demo_customer_of(secret: str, cookie: str | None) -> str | None:
     if not hmac.compare_digest(signature.encode(), _cookie_signature(secret, customer_id).encode()):
         return None
     return customer_id if customer_id in demo_customers() else None
+
+
+def _visitor_signature(secret: str, visitor: str) -> str:
+    message = _VISITOR_CONTEXT + visitor.encode("utf-8")
+    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()[:32]
+
+
+def new_visitor_cookie(secret: str) -> tuple[str, str]:
+    """A fresh anonymous visitor id and the signed cookie that carries it."""
+    visitor = f"web-v-{secrets.token_hex(8)}"
+    return visitor, f"{visitor}.{_visitor_signature(secret, visitor)}"
+
+
+def visitor_of(secret: str, cookie: str | None) -> str | None:
+    """The visitor a genuine cookie names; None for none or a forged one."""
+    if not cookie or not secret:
+        return None
+    visitor, _, signature = cookie.rpartition(".")
+    expected = _visitor_signature(secret, visitor)
+    if not visitor.startswith("web-v-") or not hmac.compare_digest(signature, expected):
+        return None
+    return visitor
 
 
 def yuan(amount: Any) -> str:
@@ -159,8 +185,6 @@ def shop_page(
         widget_token=desk.rasa.widget_token(customer) if customer else None,
         card=card if card and CARD_ID.match(card) else None,
     )
-    from desk.shop_events import VISITOR_COOKIE, new_visitor_cookie, visitor_of
-
     if secret and visitor_of(secret, request.cookies.get(VISITOR_COOKIE)) is None:
         _visitor, cookie = new_visitor_cookie(secret)
         page.set_cookie(

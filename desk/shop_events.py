@@ -9,11 +9,8 @@ or the service token, and never names a customer.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
 import re
-import secrets
 from datetime import datetime, timezone
 from typing import Any
 
@@ -22,40 +19,16 @@ from fastapi.responses import JSONResponse, Response
 
 from desk.errors import MallRefused, MallUnavailable
 from desk.pages import client_address, services
-from desk.shop import DEMO_COOKIE, demo_customer_of
+from desk.shop import DEMO_COOKIE, VISITOR_COOKIE, demo_customer_of, visitor_of
 
 router = APIRouter(tags=["shop"], include_in_schema=False)
 
-VISITOR_COOKIE = "shop_visitor"
-_VISITOR_CONTEXT = b"mall-assistant/shop-visitor\x00"
 BROWSER_TYPES = frozenset(
     {"product_view", "add_to_cart", "remove_from_cart", "search", "compare", "share", "card_view"}
 )
 CHANNELS = ("shop", "widget")
 MAX_EVENTS = 50
 EVENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
-
-
-def _visitor_signature(secret: str, visitor: str) -> str:
-    message = _VISITOR_CONTEXT + visitor.encode("utf-8")
-    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()[:32]
-
-
-def new_visitor_cookie(secret: str) -> tuple[str, str]:
-    """A fresh anonymous visitor id and the signed cookie that carries it."""
-    visitor = f"web-v-{secrets.token_hex(8)}"
-    return visitor, f"{visitor}.{_visitor_signature(secret, visitor)}"
-
-
-def visitor_of(secret: str, cookie: str | None) -> str | None:
-    """The visitor a genuine cookie names; None for none or a forged one."""
-    if not cookie or not secret:
-        return None
-    visitor, _, signature = cookie.rpartition(".")
-    expected = _visitor_signature(secret, visitor)
-    if not visitor.startswith("web-v-") or not hmac.compare_digest(signature, expected):
-        return None
-    return visitor
 
 
 def _refuse(status: int, message: str, **headers: str) -> JSONResponse:

@@ -39,6 +39,7 @@ from mall.routes import (
     handoffs,
     orders,
     partners,
+    segments,
     terms,
 )
 from mall.routes.deps import MallJSONResponse
@@ -202,6 +203,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         handoffs,
         agents,
         partners,
+        segments,
     ):
         app.include_router(module.router)
     _document_the_token(app)

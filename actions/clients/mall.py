@@ -171,6 +171,16 @@ class MallClient:
             self.cache.drop("profile", customer_id)  # read your own write at once
         return str(body.get("segment", ""))
 
+    def recommend_products(
+        self, customer_id: str, product_id: str | None = None, limit: int = 3
+    ) -> list[dict[str, Any]]:
+        """Products to suggest to the customer (with the product in play), best first."""
+        params: dict[str, Any] = {"limit": limit}
+        if product_id:
+            params["product_id"] = product_id
+        body = self._get(f"/customers/{_segment(customer_id)}/recommendations", params=params)
+        return [dict(item) for item in body.get("items", [])]
+
     # ---- orders ----
 
     def list_orders(self, customer_id: str) -> list[Order]:

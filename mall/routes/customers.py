@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from mall import changes, schemas, views
 from mall.routes.deps import CustomerId, DatabaseDep, ok
-from mall.services import card, profiles
+from mall.services import card, profiles, recommendations
 
 router = APIRouter(prefix="/customers/{customer_id}", tags=["customers"])
 
@@ -43,3 +45,18 @@ def record_event(
         )
     changes.announce("profile", customer_id)
     return ok({"ok": True, "segment": segment}, status_code=201)
+
+
+@router.get("/recommendations")
+def get_recommendations(
+    database: DatabaseDep,
+    customer_id: CustomerId,
+    product_id: Annotated[str | None, Query(max_length=32)] = None,
+    limit: Annotated[int, Query(ge=1, le=10)] = 3,
+) -> Response:
+    """Products for this customer, from behaviour (co-bought, co-viewed, their categories)."""
+    with database.read_session() as session:
+        items = recommendations.recommend(
+            session=session, customer_id=customer_id, product_id=product_id, limit=limit
+        )
+    return ok({"items": items})

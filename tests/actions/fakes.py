@@ -212,6 +212,7 @@ class FakeMallClient:
     def __init__(self) -> None:
         self.products = load_catalogue()
         self.profiles: dict[str, dict[str, Any]] = {}
+        self.recommendations: dict[str, list[dict[str, Any]]] = {}
         self.orders: dict[str, list[dict[str, Any]]] = {}
         self.templates: dict[str, dict[str, Any]] = {}
         self.coupons: dict[str, list[dict[str, Any]]] = {}
@@ -308,6 +309,12 @@ class FakeMallClient:
         self._enter("get_profile")
         profile = self.profiles.get(customer_id)
         return copy.deepcopy(profile) if profile else None
+
+    def recommend_products(
+        self, customer_id: str, product_id: str | None = None, limit: int = 3
+    ) -> list[dict[str, Any]]:
+        self._enter("recommend_products")
+        return copy.deepcopy(self.recommendations.get(customer_id, []))[:limit]
 
     def record_event(self, customer_id: str, event_type: str, product_id: str | None = None) -> str:
         self._enter("record_event")

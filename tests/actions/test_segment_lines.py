@@ -74,3 +74,53 @@ def test_a_name_with_template_syntax_is_printed_as_written() -> None:
 
 def test_no_profile_no_line() -> None:
     assert segment_line(None, PRODUCT) is None  # type: ignore[arg-type]
+
+
+SUGGESTED = [
+    {"id": "P1005", "name": "快充65W氮化镓充电器", "price": 99.0, "reason": "买了这款的人也买了"},
+    {"id": "P1003", "name": "极光20000毫安充电宝", "price": 129.5, "reason": "看过这款的人也在看"},
+]
+
+
+def test_recommendations_come_as_buttons_before_the_price_question(
+    mall: FakeMallClient,
+) -> None:
+    mall.recommendations["cust-1"] = SUGGESTED
+    messages = quote(mall, segment="regular")
+    more, question = messages[-2], messages[-1]
+    # The yes/no question stays the last menu (WeChat answers menus by position).
+    assert question["text"].endswith("是否需要优惠?")
+    assert question["buttons"][0]["payload"] == "/affirm"
+    assert more["text"] == "看过这款的人还喜欢："
+    assert more["buttons"] == [
+        {
+            "title": "快充65W氮化镓充电器 ¥99",
+            "payload": '/ask_price{"product": "快充65W氮化镓充电器"}',
+        },
+        {
+            "title": "极光20000毫安充电宝 ¥129.50",
+            "payload": '/ask_price{"product": "极光20000毫安充电宝"}',
+        },
+    ]
+
+
+def test_the_welcome_suggests_products_too(mall: FakeMallClient) -> None:
+    from actions.sales import ActionWelcome
+
+    mall.profiles["cust-1"] = make_profile(segment="regular")
+    mall.recommendations["cust-1"] = SUGGESTED[:1]
+    messages, _ = run_action(ActionWelcome(mall), make_tracker())
+    assert messages[-1]["text"] == "为您挑了几件可能喜欢的："
+    assert [b["title"] for b in messages[-1]["buttons"]] == ["快充65W氮化镓充电器 ¥99"]
+    # From a product's page the welcome offers that product's price, nothing else.
+    page = make_tracker(metadata={"product_id": "P1001"})
+    messages, _ = run_action(ActionWelcome(mall), page)
+    assert messages[-1]["buttons"][0]["title"] == "查价格"
+    assert all("为您挑了" not in (m.get("text") or "") for m in messages)
+
+
+def test_no_recommendations_when_the_mall_cannot_say(mall: FakeMallClient) -> None:
+    mall.recommendations["cust-1"] = SUGGESTED
+    mall.failing.add("recommend_products")
+    messages = quote(mall, segment="regular")
+    assert messages[-1]["text"].endswith("是否需要优惠?")

@@ -13,8 +13,7 @@ from sqlalchemy import text
 
 from desk.app import create_app as create_desk
 from desk.settings import DeskSettings
-from desk.shop import DEMO_COOKIE, demo_cookie_value
-from desk.shop_events import VISITOR_COOKIE
+from desk.shop import DEMO_COOKIE, VISITOR_COOKIE, demo_cookie_value
 from mall.app import create_app as create_mall
 from mall.db import Database
 from mall.insight_settings import InsightSettings

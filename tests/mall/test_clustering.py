@@ -11,6 +11,7 @@ import sys
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -259,3 +260,24 @@ def test_segments_on_postgresql(postgres_url: str) -> None:
         assert placed == SEEDED_SEGMENTS
     finally:
         database.dispose()
+
+
+def test_the_latest_run_and_the_win_back_list_through_the_api(
+    population: Database, client: Any
+) -> None:
+    assert client.get("/segments/latest").status_code == 404
+    with population.write_session() as session:
+        result = run_segmentation(session=session)
+    latest = client.get("/segments/latest").json()
+    assert (latest["version"], latest["k"]) == (result.run_id, result.k)
+    assert [c["name"] for c in latest["clusters"]] == [c.name for c in result.clusters]
+    items = client.get("/win-back", params={"limit": 500}).json()["items"]
+    ids = [item["customer_id"] for item in items]
+    assert "wx-o7Xh2-churn" in ids and "wx-o7Xh2-vip" not in ids
+    probabilities = [item["churn_probability"] for item in items if item["churn_probability"]]
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert all(
+        item["segment"] == "churn_risk" or item["churn_probability"] >= 0.5 for item in items
+    )
+    churn = next(item for item in items if item["customer_id"] == "wx-o7Xh2-churn")
+    assert churn["reason"] == "60天未互动"
