@@ -94,8 +94,9 @@ test: venv ## Everything CI runs: lint, types, unit, validate, train, rasa test,
 	@echo "== rasa test"; $(MAKE) --no-print-directory conversations
 	@echo "== integration tests"; $(MAKE) --no-print-directory integration
 
-bench: venv ## Per-turn latency and throughput vs a stock `rasa init` bot (prints both)
-	@$(PY) bench/bench_turns.py
+bench: venv ## Turn latency, throughput and a 200-turn conversation vs a stock bot; 50,000 products
+	@$(PY) bench/bench_turns.py --long-turns 200
+	@$(PY) bench/bench_catalogue.py
 
 eval-real: venv ## Score the model on real shop chat (../shared, skipped when absent) beside the own test set
 	@$(PY) scripts/eval_real.py
