@@ -112,8 +112,9 @@ test: venv ## Everything CI runs: lint, types, unit, validate, train, rasa test,
 	@echo "== rasa test"; $(MAKE) --no-print-directory conversations
 	@echo "== integration tests"; $(MAKE) --no-print-directory integration
 
-bench: venv ## Turn latency vs a stock bot; 50 customers on one process vs make cluster; 10-min soak; bench-insight
-	@$(PY) bench/bench_turns.py
+bench: venv ## Turns vs a stock bot (and a 200-turn conversation); 50,000 products; 50 customers on one process vs make cluster; 10-min soak; bench-insight
+	@$(PY) bench/bench_turns.py --long-turns 200
+	@$(PY) bench/bench_catalogue.py
 	@$(PY) bench/bench_cluster.py
 	@$(MAKE) --no-print-directory bench-insight
 

@@ -127,8 +127,9 @@ def build_services(settings: StackSettings, names: Iterable[str] = ALL_SERVICES)
                     # Pages of these origins may call the web channel from a browser.
                     "--cors",
                     *settings.cors_origins,
-                    "--auth-token",
-                    settings.rasa_api_token,
+                    # One argument: a token may start with "-", which argparse would take
+                    # for an option.
+                    f"--auth-token={settings.rasa_api_token}",
                     "--log-file",
                     str(settings.log_dir / "rasa-events.log"),
                 ],
