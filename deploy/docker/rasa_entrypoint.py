@@ -39,8 +39,7 @@ def main() -> None:
         "--credentials",
         str(credentials),
         "--enable-api",
-        "--auth-token",
-        token,
+        f"--auth-token={token}",  # one argument: a token may start with "-"
     ]
     if origins:
         command += ["--cors", *origins]

@@ -28,7 +28,8 @@ def test_cors_is_the_shops_own_origin_unless_configured(
 ) -> None:
     monkeypatch.delenv("WIDGET_ALLOWED_ORIGINS", raising=False)
     rasa = build_services(StackSettings(var_dir=tmp_path), ["rasa"])[0].command
-    origins = rasa[rasa.index("--cors") + 1 : rasa.index("--auth-token")]
+    token_at = next(i for i, arg in enumerate(rasa) if arg.startswith("--auth-token="))
+    origins = rasa[rasa.index("--cors") + 1 : token_at]
     assert origins == ["http://127.0.0.1:5057", "http://localhost:5057"]
     assert "*" not in rasa
     monkeypatch.setenv("WIDGET_ALLOWED_ORIGINS", "https://shop.example.com, https://m.example.com")
@@ -87,3 +88,9 @@ def test_rasa_runs_on_the_checked_in_credentials_and_the_environment_endpoints(
     assert "${" not in "".join(
         line.split("#")[0] for line in (ROOT / "credentials.yml").read_text().splitlines()
     )
+
+
+def test_a_token_that_starts_with_a_dash_stays_the_tokens_value(tmp_path: Path) -> None:
+    settings = StackSettings(var_dir=tmp_path, rasa_api_token="-Ab3_secret-token-value")
+    rasa = build_services(settings, ["rasa"])[0].command
+    assert "--auth-token=-Ab3_secret-token-value" in rasa
