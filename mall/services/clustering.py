@@ -129,23 +129,23 @@ def gather_features(
         .where(BehaviourEvent.occurred_at >= start)
         .order_by(BehaviourEvent.customer_id, BehaviourEvent.occurred_at, BehaviourEvent.id)
     )
+    stamp = now.timestamp()
     accumulators: dict[str, FeatureAccumulator] = {}
     for customer_id, kind, product, when, properties in events:
         accumulator = accumulators.get(customer_id)
         if accumulator is None:
-            accumulator = accumulators[customer_id] = FeatureAccumulator()
+            accumulator = accumulators[customer_id] = FeatureAccumulator(stamp)
         if properties:
             accumulator.add(
                 kind, product, float(when), properties.get("sentiment"), properties.get("products")
             )
         else:
             accumulator.add(kind, product, float(when))
-    stamp = now.timestamp()
     ids: list[str] = []
     features: list[Features] = []
     for customer_id, created in customers:
         created = float(created)
-        accumulator = accumulators.get(customer_id) or FeatureAccumulator()
+        accumulator = accumulators.get(customer_id) or FeatureAccumulator(stamp)
         ids.append(customer_id)
         features.append(
             accumulator.features(

@@ -171,7 +171,7 @@ def customer_features(
             BehaviourEvent.customer_id == customer.id
         )
     )
-    accumulator = FeatureAccumulator()
+    accumulator = FeatureAccumulator(now.timestamp())
     for kind, product, when, properties in events:
         details = properties or {}
         accumulator.add(
@@ -190,9 +190,21 @@ def customer_features(
 class FeatureAccumulator:
     """Folds one customer's events (oldest first) into their features."""
 
-    __slots__ = ("_cart", "_consults", "_days", "_negative", "_orders", "_compares", "_views")
+    __slots__ = (
+        "_cart",
+        "_consults",
+        "_days",
+        "_negative",
+        "_now",
+        "_orders",
+        "_compares",
+        "_views",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, now: float = 0.0) -> None:
+        # Visit days are 24-hour periods counted back from `now` (seconds since the epoch),
+        # so the count does not depend on the hour the features are computed at.
+        self._now = now
         self._days: set[int] = set()
         self._cart: dict[str | None, int] = {}
         self._views: dict[str | None, int] = {}
@@ -213,7 +225,7 @@ class FeatureAccumulator:
 
         `sentiment` is a consult's score; `products` every product of an order.
         """
-        self._days.add(int(when // 86400))
+        self._days.add(int((self._now - when) // 86400))
         if kind == "add_to_cart":
             self._cart[product] = self._cart.get(product, 0) + 1
         elif kind == "order":

@@ -21,7 +21,7 @@ def features_of(
     sentiments: dict[int, float] | None = None,
 ) -> Features:
     """Features of (type, product, days ago) events, oldest first after sorting."""
-    accumulator = FeatureAccumulator()
+    accumulator = FeatureAccumulator(NOW.timestamp())
     ordered = sorted(enumerate(events), key=lambda item: -item[1][2])
     for index, (kind, product, days) in ordered:
         sentiment = (sentiments or {}).get(index)
@@ -109,3 +109,22 @@ def test_centroid_averages_are_named_by_the_same_rules() -> None:
     assert name_segment(centroid) == "high_value"
     assert name_segment(Features(recency_days=1, tenure_days=12, orders=0.4)) == "new"
     assert name_segment(Features(recency_days=1, tenure_days=12, orders=0.6)) == "regular"
+
+
+def test_visit_days_do_not_depend_on_the_hour_they_are_counted_at() -> None:
+    # Three events a few hours apart, four days ago, and one a day ago: two visit days,
+    # whether "now" is just after midnight or late in the evening.
+    for hour in (0, 2, 12, 23):
+        now = NOW.replace(hour=hour).timestamp()
+        accumulator = FeatureAccumulator(now)
+        for days in (4.2, 4.1, 4.05, 1.0):
+            accumulator.add("product_view", "P1", now - days * DAY)
+        features = accumulator.features(
+            now=now,
+            window_days=60,
+            last_seen=now - DAY,
+            created=now - 90 * DAY,
+            spend=0,
+            coupon_claims=0,
+        )
+        assert features.visit_days == 2, hour
