@@ -88,9 +88,9 @@ def test_recommendations_come_as_buttons_before_the_price_question(
     mall.recommendations["cust-1"] = SUGGESTED
     messages = quote(mall, segment="regular")
     more, question = messages[-2], messages[-1]
-    # The yes/no question stays the last menu (WeChat answers menus by position).
-    assert question["text"].endswith("是否需要优惠?")
-    assert question["buttons"][0]["payload"] == "/affirm"
+    # The yes/no question (the domain's utter_quote_price, with its buttons) stays the last
+    # menu: WeChat answers menus by position.
+    assert question["response"] == "utter_quote_price"
     assert more["text"] == "看过这款的人还喜欢："
     assert more["buttons"] == [
         {
@@ -115,7 +115,7 @@ def test_the_welcome_suggests_products_too(mall: FakeMallClient) -> None:
     # From a product's page the welcome offers that product's price, nothing else.
     page = make_tracker(metadata={"product_id": "P1001"})
     messages, _ = run_action(ActionWelcome(mall), page)
-    assert messages[-1]["buttons"][0]["title"] == "查价格"
+    assert messages[-1]["response"] == "utter_welcome_on_product"
     assert all("为您挑了" not in (m.get("text") or "") for m in messages)
 
 

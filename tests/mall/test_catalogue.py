@@ -144,6 +144,14 @@ def test_unknown_product_is_404(client: TestClient) -> None:
 # ---- the product index follows catalogue changes ----
 
 
+@pytest.fixture(autouse=True)
+def _rebuild_inline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo catalogue's index is rebuilt inline, however busy the machine is (a build
+    slower than INLINE_REBUILD_SECONDS would go to the background and the old index would
+    answer); the background path has its own test, which sets the limit itself."""
+    monkeypatch.setattr(catalogue_service, "INLINE_REBUILD_SECONDS", 60.0)
+
+
 def _add_product(database: Database, product_id: str, name: str, aliases: list[str]) -> None:
     with database.write_session() as session:
         session.add(
