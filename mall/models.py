@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import chain
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import (
     JSON,
@@ -229,7 +229,7 @@ class Customer(Base):
 
 
 # Everything a channel or the mall may record; `mall.services.events` says who may send what.
-EVENT_TYPES = (
+EventType = Literal[
     "product_view",
     "add_to_cart",
     "remove_from_cart",
@@ -244,7 +244,8 @@ EVENT_TYPES = (
     "stock_inquiry",
     "complaint",
     "return_request",
-)
+]
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 EVENT_SOURCES = ("mall", "shop", "widget", "wechat")
 
 

@@ -7,21 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-EventType = Literal[
-    "product_view",
-    "add_to_cart",
-    "remove_from_cart",
-    "search",
-    "compare",
-    "share",
-    "card_view",
-    "consult",
-    "coupon_claim",
-    "order",
-    "stock_inquiry",
-    "complaint",
-    "return_request",
-]
+from mall.models import EventType
+
 Segment = Literal["high_value", "churn_risk", "price_sensitive", "new", "regular"]
 
 
