@@ -23,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from analytics.todo import tracker_events
 from mall.models import BehaviourEvent, Coupon, Order
 
 FIRST_RESPONSE_LIMIT = timedelta(seconds=60)
@@ -44,27 +45,8 @@ class Conversation:
 
 def read_conversations(tracker_db_url: str, since: datetime, until: datetime) -> list[Conversation]:
     """The conversations (sessions) that started in [since, until) in Rasa's tracker store."""
-    engine = sa.create_engine(tracker_db_url)
-    try:
-        events = sa.Table("events", sa.MetaData(), autoload_with=engine)
-        query = (
-            sa.select(
-                events.c.sender_id,
-                events.c.type_name,
-                events.c.timestamp,
-                events.c.intent_name,
-                events.c.action_name,
-                events.c.data,
-            )
-            .where(events.c.timestamp < until.timestamp())
-            .order_by(events.c.sender_id, events.c.timestamp, events.c.id)
-        )
-        with engine.connect() as connection:
-            rows = connection.execute(query).all()
-    except sa.exc.NoSuchTableError:
-        return []
-    finally:
-        engine.dispose()
+    rows = tracker_events(tracker_db_url, lambda c: c.timestamp < until.timestamp())
+    rows.sort(key=lambda row: (row.sender_id, row.timestamp, row.id))
     by_sender: dict[str, list[sa.Row]] = defaultdict(list)
     for row in rows:
         by_sender[row.sender_id].append(row)

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -67,22 +68,31 @@ def group_messages(messages: Iterable[str], similarity: float = DEFAULT_SIMILARI
     return sorted(groups, key=lambda group: (-group.count, group.leader))
 
 
-def read_fallbacks(tracker_db_url: str, since: datetime) -> list[str]:
-    """The customer messages Rasa's SQL tracker store recorded as `nlu_fallback` since then."""
+def tracker_events(tracker_db_url: str, *where: Any) -> list[sa.Row]:
+    """Rows of Rasa's SQL tracker store's `events` table (none when it has no such table)."""
     engine = sa.create_engine(tracker_db_url)
     try:
         events = sa.Table("events", sa.MetaData(), autoload_with=engine)
-        query = sa.select(events.c.data).where(
-            events.c.type_name == "user",
-            events.c.intent_name == "nlu_fallback",
-            events.c.timestamp >= since.timestamp(),
-        )
+        query = sa.select(events).where(*(condition(events.c) for condition in where))
         with engine.connect() as connection:
-            rows = connection.execute(query).scalars().all()
+            return list(connection.execute(query.order_by(events.c.sender_id, events.c.id)))
     except sa.exc.NoSuchTableError:
         return []
     finally:
         engine.dispose()
+
+
+def read_fallbacks(tracker_db_url: str, since: datetime) -> list[str]:
+    """The customer messages Rasa's SQL tracker store recorded as `nlu_fallback` since then."""
+    rows = [
+        row.data
+        for row in tracker_events(
+            tracker_db_url,
+            lambda c: c.type_name == "user",
+            lambda c: c.intent_name == "nlu_fallback",
+            lambda c: c.timestamp >= since.timestamp(),
+        )
+    ]
     texts = []
     for data in rows:
         try:

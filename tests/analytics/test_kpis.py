@@ -15,8 +15,9 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from analytics.kpis import conversation_kpis, format_kpis, read_conversations, sales_kpis
 from mall.db import Database, upgrade
-from mall.models import BehaviourEvent, Coupon, CouponTemplate, Order
+from mall.models import BehaviourEvent, Coupon, Order
 from mall.services.profiles import ensure_customer
+from tests.mall.fixtures import coupon_template
 
 UNTIL = datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc)
 SINCE = UNTIL - timedelta(days=14)
@@ -96,23 +97,7 @@ def test_sales_kpis_match_the_hand_count(tmp_path: Path) -> None:
     with database.write_session() as session:
         for customer in "ABCDE":
             ensure_customer(session=session, customer_id=f"web-kpi-{customer}", now=day(30))
-        session.add(
-            CouponTemplate(
-                id="T-KPI",
-                name="立减5元",
-                kind="instant",
-                amount=Decimal("5"),
-                valid_days=7,
-                per_user_limit=9,
-                total_stock=99,
-                issued_count=0,
-                segments=[],
-                product_ids=[],
-                category_ids=[],
-                description="",
-                active=True,
-            )
-        )
+        session.add(coupon_template("T-KPI", stock=99))
         session.flush()
 
         def event(customer: str, kind: str, at: datetime) -> None:

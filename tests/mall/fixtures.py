@@ -7,12 +7,16 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from mall.db import Database, upgrade
+from mall.models import CouponTemplate
 from mall.seeding import seed
+from mall.services.profiles import ensure_customer
 from mall.settings import Settings
 
 PG_ADMIN = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
@@ -79,3 +83,35 @@ def postgres_url() -> Iterator[str]:
         with admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+def database_with_customers(
+    request: pytest.FixtureRequest, customer_ids: list[str], now: datetime
+) -> Iterator[Database]:
+    """For a fixture parametrised "sqlite" / "postgres": that database with these customers."""
+    fixture = "db_url" if request.param == "sqlite" else "postgres_url"
+    database = Database(request.getfixturevalue(fixture))
+    with database.write_session() as session:
+        for customer_id in customer_ids:
+            ensure_customer(session=session, customer_id=customer_id, now=now)
+    yield database
+    database.dispose()
+
+
+def coupon_template(template_id: str, *, stock: int = 999) -> CouponTemplate:
+    """A plain ¥5 instant coupon for anyone, up to nine per customer."""
+    return CouponTemplate(
+        id=template_id,
+        name="立减5元",
+        kind="instant",
+        amount=Decimal("5"),
+        valid_days=7,
+        per_user_limit=9,
+        total_stock=stock,
+        issued_count=0,
+        segments=[],
+        product_ids=[],
+        category_ids=[],
+        description="",
+        active=True,
+    )

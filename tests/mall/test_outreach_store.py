@@ -17,7 +17,6 @@ from mall.experiments import parse_experiments
 from mall.models import (
     BehaviourEvent,
     Coupon,
-    CouponTemplate,
     Customer,
     ExperimentExposure,
     OutreachJob,
@@ -33,7 +32,7 @@ from mall.services.outreach import (
     record_exposure,
     schedule,
 )
-from mall.services.profiles import ensure_customer
+from tests.mall.fixtures import coupon_template, database_with_customers
 from tests.mall.test_outreach import RULES
 
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=timezone.utc)
@@ -41,13 +40,7 @@ NOW = datetime(2026, 12, 2, 10, 0, tzinfo=timezone.utc)
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db(request: pytest.FixtureRequest) -> Iterator[Database]:
-    fixture = "db_url" if request.param == "sqlite" else "postgres_url"
-    database = Database(request.getfixturevalue(fixture))
-    with database.write_session() as session:
-        for n in range(40):
-            ensure_customer(session=session, customer_id=f"web-out-{n:02d}", now=NOW)
-    yield database
-    database.dispose()
+    yield from database_with_customers(request, [f"web-out-{n:02d}" for n in range(40)], NOW)
 
 
 def test_a_cause_makes_one_job_however_often_it_is_scheduled(db: Database) -> None:
@@ -124,23 +117,7 @@ def test_exposures_keep_the_first_variant_and_outcomes_are_joined(db: Database) 
         }
     )
     with db.write_session() as session:
-        session.add(
-            CouponTemplate(
-                id="T-AB",
-                name="立减5元",
-                kind="instant",
-                amount=Decimal("5"),
-                valid_days=7,
-                per_user_limit=9,
-                total_stock=999,
-                issued_count=0,
-                segments=[],
-                product_ids=[],
-                category_ids=[],
-                description="",
-                active=True,
-            )
-        )
+        session.add(coupon_template("T-AB", stock=999))
         variants = {
             f"web-out-{n:02d}": record_exposure(
                 session, experiment=experiment, customer_id=f"web-out-{n:02d}", now=NOW

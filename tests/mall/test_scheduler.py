@@ -21,7 +21,7 @@ from mall.db import Database
 from mall.models import BehaviourEvent, Customer, Handoff, Order, OutreachJob
 from mall.outreach import Rule, parse_rules
 from mall.scheduler import PROACTIVE_INTENT, Delivery, RasaDeliverer, run_once
-from mall.services.profiles import ensure_customer
+from tests.mall.fixtures import database_with_customers
 
 # 10:00 in Shanghai.
 MORNING = datetime(2026, 12, 2, 2, 0, tzinfo=timezone.utc)
@@ -51,13 +51,7 @@ class Recorder:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db(request: pytest.FixtureRequest) -> Iterator[Database]:
-    fixture = "db_url" if request.param == "sqlite" else "postgres_url"
-    database = Database(request.getfixturevalue(fixture))
-    with database.write_session() as session:
-        for n in range(4):
-            ensure_customer(session=session, customer_id=f"web-pro-{n}", now=MORNING)
-    yield database
-    database.dispose()
+    yield from database_with_customers(request, [f"web-pro-{n}" for n in range(4)], MORNING)
 
 
 def ours(recorder: Recorder) -> list[tuple[str, str]]:
