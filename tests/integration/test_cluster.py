@@ -119,7 +119,13 @@ def test_two_rasa_replicas_answer_behind_one_address_on_the_shared_stores(cluste
     assert edge.status_code == 404
     # Rasa's HTTP API takes its token in the query: the balancer's log must not keep it.
     conversation(cluster, "wx-o7Xh2-vip")
-    log = (cluster.settings.log_dir / "balancer.log").read_text()
+    # HAProxy writes its log line after the answer: give it a moment to land.
+    balancer_log = cluster.settings.log_dir / "balancer.log"
+    deadline = time.monotonic() + 10
+    log = balancer_log.read_text()
+    while "/conversations/wx-o7Xh2-vip/tracker" not in log and time.monotonic() < deadline:
+        time.sleep(0.2)
+        log = balancer_log.read_text()
     assert "/conversations/wx-o7Xh2-vip/tracker" in log
     assert cluster.settings.rasa_api_token not in log
 
