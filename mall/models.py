@@ -224,6 +224,8 @@ class Customer(Base):
     churn_probability = Column(Float, nullable=True)
     # What the customer asked not to get: "marketing", "wechat_push", "sms".
     opt_outs = Column(JSON, nullable=True)
+    # An IANA name ("Asia/Shanghai"), from the customer's browser; None: the shop's default.
+    time_zone = Column(String(64), nullable=True)
 
     card = relationship(DistributorCard, lazy="raise")
 

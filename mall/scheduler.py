@@ -15,7 +15,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 import requests
@@ -32,6 +32,10 @@ logger = logging.getLogger(__name__)
 PROACTIVE_INTENT = "EXTERNAL_proactive_offer"
 HANDOFF_RETRY = timedelta(minutes=30)
 DELIVERY_RETRY = timedelta(minutes=5)
+# WeChat lets an official account write to a customer through its customer-service API only
+# within 48 hours of the customer's last message.
+WECHAT_WINDOW = timedelta(hours=48)
+WECHAT_CHANNEL = "wechat"
 
 
 @dataclass(frozen=True)
@@ -42,35 +46,93 @@ class Delivery:
 
 
 class Deliverer(Protocol):
-    def deliver(self, job: OutreachJob, rule: Rule) -> Delivery: ...
+    def deliver(
+        self, job: OutreachJob, rule: Rule, *, product_id: str | None = None, now: datetime
+    ) -> Delivery: ...
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How the customer can be reached: their latest channel and their latest own message."""
+
+    channel: str | None
+    last_message_at: datetime | None
 
 
 @dataclass
 class RasaDeliverer:
-    """Triggers the external intent in the customer's conversation through Rasa's HTTP API."""
+    """Triggers the external intent in the customer's conversation through Rasa's HTTP API.
+
+    Rasa says it through the channel the customer last wrote from (`output_channel=latest`):
+    WeChat's customer-service API, the web widget (the open one at once, else on the next
+    visit, since the message is in the conversation), socket.io. WeChat customers whose last
+    message is older than WeChat's 48-hour window are skipped with that reason.
+    """
 
     rasa_url: str
     token: str
     timeout: float = 5.0
 
-    def deliver(self, job: OutreachJob, rule: Rule) -> Delivery:
+    def deliver(
+        self, job: OutreachJob, rule: Rule, *, product_id: str | None = None, now: datetime
+    ) -> Delivery:
+        try:
+            reach = self.reach(job.customer_id)
+        except requests.RequestException as error:
+            return Delivery(False, f"Rasa unreachable: {type(error).__name__}", retry=True)
+        except _RasaAnswered as error:
+            return Delivery(False, str(error), retry=error.status >= 500)
+        if reach.channel == WECHAT_CHANNEL and (
+            reach.last_message_at is None or now - reach.last_message_at > WECHAT_WINDOW
+        ):
+            return Delivery(False, "outside WeChat's 48-hour window")
+        entities = {"outreach_rule": rule.id, "outreach_offer": rule.offer}
+        if product_id:
+            entities["outreach_product"] = product_id
         try:
             answer = requests.post(
                 f"{self.rasa_url}/conversations/{job.customer_id}/trigger_intent",
                 params={"token": self.token, "output_channel": "latest"},
-                json={
-                    "name": PROACTIVE_INTENT,
-                    "entities": {"outreach_rule": rule.id, "outreach_offer": rule.offer},
-                },
+                json={"name": PROACTIVE_INTENT, "entities": entities},
                 timeout=self.timeout,
             )
         except requests.RequestException as error:
             return Delivery(False, f"Rasa unreachable: {type(error).__name__}", retry=True)
         if answer.status_code == 200:
-            return Delivery(True)
+            return Delivery(True, f"via {reach.channel or 'the conversation'}")
         if answer.status_code >= 500:
             return Delivery(False, f"Rasa answered {answer.status_code}", retry=True)
         return Delivery(False, f"Rasa refused: {answer.status_code}")
+
+    def reach(self, customer_id: str) -> Reach:
+        """The customer's latest input channel and own message time, from their tracker."""
+        answer = requests.get(
+            f"{self.rasa_url}/conversations/{customer_id}/tracker",
+            params={"token": self.token, "include_events": "AFTER_RESTART"},
+            timeout=self.timeout,
+        )
+        if answer.status_code != 200:
+            raise _RasaAnswered(answer.status_code)
+        tracker = answer.json()
+        last: float | None = None
+        for event in reversed(tracker.get("events") or []):
+            if event.get("event") != "user":
+                continue
+            intent = (event.get("parse_data") or {}).get("intent") or {}
+            if str(intent.get("name") or "").startswith("EXTERNAL_"):
+                continue  # our own earlier offers are not the customer writing
+            last = event.get("timestamp")
+            break
+        return Reach(
+            channel=tracker.get("latest_input_channel"),
+            last_message_at=datetime.fromtimestamp(last, timezone.utc) if last else None,
+        )
+
+
+class _RasaAnswered(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(f"Rasa answered {status} for the conversation")
+        self.status = status
 
 
 def run_once(
@@ -125,6 +187,7 @@ def _decide_one(
             .limit(1)
         )
         ordered = rule is not None and rule.absent == "order" and _ordered_since_cause(session, job)
+        product_id = _cause_product(session, job)
         sent_before = list(
             session.scalars(
                 select(OutreachJob.decided_at).where(
@@ -142,17 +205,17 @@ def _decide_one(
         return _postpone(database, job_id, worker, now + HANDOFF_RETRY, "handed off")
     if ordered:
         return _skip(database, job_id, worker, now, "ordered since")
-    allowed = guards.next_allowed(now)
+    allowed = guards.next_allowed(now, customer.time_zone)
     if allowed > now:
         return _postpone(database, job_id, worker, allowed, "quiet hours")
     capped = guards.over_cap(now, [at for at in sent_before if at is not None])
     if capped:
         return _skip(database, job_id, worker, now, capped)
-    delivery = deliverer.deliver(job, rule)
+    delivery = deliverer.deliver(job, rule, product_id=product_id, now=now)
     if delivery.retry:
         return _postpone(database, job_id, worker, now + DELIVERY_RETRY, delivery.reason or "")
     if delivery.sent:
-        decide(database, job_id=job_id, worker=worker, sent=True, now=now)
+        decide(database, job_id=job_id, worker=worker, sent=True, reason=delivery.reason, now=now)
         return "sent"
     return _skip(database, job_id, worker, now, delivery.reason or "not delivered")
 
@@ -176,6 +239,17 @@ def _postpone(database: Database, job_id: int, worker: str, until: datetime, rea
             .execution_options(synchronize_session=False)
         )
     return f"postponed: {reason}"
+
+
+def _cause_product(session: Session, job: OutreachJob) -> str | None:
+    """The product of the event that caused the job ("consult:<id>", "stock:<id>"), if any."""
+    _kind, _, event_id = job.cause.partition(":")
+    if not event_id.isdigit():
+        return None
+    product_id = session.scalar(
+        select(BehaviourEvent.product_id).where(BehaviourEvent.id == int(event_id))
+    )
+    return str(product_id) if product_id else None
 
 
 def _ordered_since_cause(session: Session, job: OutreachJob) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -112,7 +113,22 @@ def record_event(
     )
     if customer.last_visit_at is None or customer.last_visit_at < now:
         customer.last_visit_at = now
+    zone = (properties or {}).get("time_zone")
+    if is_time_zone(zone):
+        # Quiet hours for proactive messages are the customer's own (mall/scheduler.py).
+        customer.time_zone = zone
     return str(customer.segment)
+
+
+def is_time_zone(name: Any) -> bool:
+    """Whether `name` is an IANA time zone this machine knows ("Asia/Shanghai")."""
+    if not isinstance(name, str) or not 0 < len(name) <= 64 or "/" not in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def refresh_segment(*, session: Session, customer: Customer, now: datetime | None = None) -> str:

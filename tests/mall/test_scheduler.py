@@ -21,6 +21,7 @@ from mall.db import Database
 from mall.models import BehaviourEvent, Customer, Handoff, Order, OutreachJob
 from mall.outreach import Rule, parse_rules
 from mall.scheduler import PROACTIVE_INTENT, Delivery, RasaDeliverer, run_once
+from mall.services.profiles import ensure_customer, record_event
 from tests.mall.fixtures import database_with_customers
 
 # 10:00 in Shanghai.
@@ -43,7 +44,9 @@ class Recorder:
         self.sent: list[tuple[str, str]] = []
         self.lock = threading.Lock()
 
-    def deliver(self, job: OutreachJob, rule: Rule) -> Delivery:
+    def deliver(
+        self, job: OutreachJob, rule: Rule, *, product_id: str | None = None, now: datetime
+    ) -> Delivery:
         with self.lock:
             self.sent.append((job.customer_id, rule.id))
         return Delivery(True)
@@ -105,6 +108,39 @@ def test_quiet_hours_wait_until_morning(db: Database) -> None:
     assert [c for c in recorder.sent if c[0] == "web-pro-1"] == [("web-pro-1", "consult_no_order")]
 
 
+def test_quiet_hours_are_the_customers_own(db: Database) -> None:
+    """23:30 in Shanghai is 16:30 in Berlin: the Berlin customer's offer goes at once."""
+    night = datetime(2026, 12, 1, 15, 30, tzinfo=timezone.utc)
+    with db.write_session() as session:
+        record_event(
+            session=session,
+            customer_id="web-pro-2",
+            event_type="consult",
+            properties={"time_zone": "Europe/Berlin"},
+            now=night - timedelta(minutes=40),
+        )
+    consult(db, "web-pro-3", night - timedelta(minutes=40))
+    recorder = Recorder()
+    run_once(db, CONSULT_RULE, recorder, worker="s1", now=night)
+    assert ours(recorder) == [("web-pro-2", "consult_no_order")]
+    assert decisions(db, "web-pro-3") == [("pending", "quiet hours")]
+
+
+def test_only_a_real_time_zone_is_kept(db: Database) -> None:
+    for zone in ("Mars/Olympus", "../etc/passwd", "UTC+8", 8, "Asia/Tokyo"):
+        with db.write_session() as session:
+            record_event(
+                session=session,
+                customer_id="web-pro-0",
+                event_type="consult",
+                properties={"time_zone": zone},  # type: ignore[dict-item]
+                now=MORNING,
+            )
+    with db.read_session() as session:
+        customer = session.get(Customer, "web-pro-0")
+        assert customer is not None and customer.time_zone == "Asia/Tokyo"
+
+
 def test_no_offer_after_opt_out_an_order_or_during_a_handoff(db: Database) -> None:
     for n in (1, 2):
         consult(db, f"web-pro-{n}", MORNING - timedelta(minutes=40))
@@ -151,12 +187,43 @@ def test_at_most_one_proactive_message_a_day(db: Database) -> None:
 
 
 class FakeRasa(BaseHTTPRequestHandler):
+    """Rasa's HTTP API as far as the scheduler uses it: the tracker and trigger_intent."""
+
     calls: list[dict[str, Any]] = []
     status = 200
+    # The tracker GET answers with this channel and a customer message this long ago.
+    channel: str | None = "web"
+    last_message_ago = timedelta(minutes=40)
+
+    def do_GET(self) -> None:
+        FakeRasa.calls.append({"path": self.path, "method": "GET"})
+        written = (MORNING - FakeRasa.last_message_ago).timestamp()
+        tracker = {
+            "latest_input_channel": FakeRasa.channel,
+            "events": [
+                {
+                    "event": "user",
+                    "timestamp": written,
+                    "parse_data": {"intent": {"name": "greet"}},
+                },
+                # An earlier offer is not the customer writing.
+                {
+                    "event": "user",
+                    "timestamp": MORNING.timestamp() - 60,
+                    "parse_data": {"intent": {"name": "EXTERNAL_proactive_offer"}},
+                },
+            ],
+        }
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(json.dumps(tracker).encode())
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0))
-        FakeRasa.calls.append({"path": self.path, "body": json.loads(self.rfile.read(length))})
+        FakeRasa.calls.append(
+            {"path": self.path, "method": "POST", "body": json.loads(self.rfile.read(length))}
+        )
         self.send_response(FakeRasa.status)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
@@ -178,7 +245,7 @@ def test_delivery_through_rasas_trigger_intent_route(db: Database) -> None:
         assert outcome["postponed: Rasa answered 500"] >= 1  # kept, tried again later
         FakeRasa.status = 200
         run_once(db, CONSULT_RULE, deliverer, worker="s1", now=MORNING + timedelta(minutes=6))
-        mine = [c for c in FakeRasa.calls if "/web-pro-0/" in c["path"]]
+        mine = [c for c in FakeRasa.calls if "/web-pro-0/" in c["path"] and c["method"] == "POST"]
         assert len(mine) == 2
         assert mine[-1]["path"].startswith("/conversations/web-pro-0/trigger_intent?")
         assert "token=rasa-token" in mine[-1]["path"]
@@ -186,7 +253,7 @@ def test_delivery_through_rasas_trigger_intent_route(db: Database) -> None:
             "name": PROACTIVE_INTENT,
             "entities": {"outreach_rule": "consult_no_order", "outreach_offer": "coupon"},
         }
-        assert decisions(db, "web-pro-0") == [("sent", None)]
+        assert decisions(db, "web-pro-0") == [("sent", "via web")]
     finally:
         server.shutdown()
     # Rasa down altogether: postponed with the reason, never lost.
@@ -199,3 +266,42 @@ def test_delivery_through_rasas_trigger_intent_route(db: Database) -> None:
         now=MORNING + timedelta(minutes=20),
     )
     assert any(key.startswith("postponed: Rasa unreachable") for key in outcome)
+
+
+def test_wechat_customers_are_written_to_only_inside_the_48_hour_window(
+    database: Database,
+) -> None:
+    """On the seeded demo database, whose products the consultation can name."""
+    db = database
+    with db.write_session() as session:
+        for customer in ("web-pro-0", "web-pro-1"):
+            ensure_customer(session=session, customer_id=customer, now=MORNING)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeRasa)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    FakeRasa.calls, FakeRasa.status, FakeRasa.channel = [], 200, "wechat"
+    deliverer = RasaDeliverer(f"http://127.0.0.1:{server.server_address[1]}", token="t")
+    try:
+        FakeRasa.last_message_ago = timedelta(hours=49)
+        consult(db, "web-pro-0", MORNING - timedelta(minutes=40))
+        run_once(db, CONSULT_RULE, deliverer, worker="s1", now=MORNING)
+        assert decisions(db, "web-pro-0") == [("skipped", "outside WeChat's 48-hour window")]
+        assert not [c for c in FakeRasa.calls if c["method"] == "POST"]
+
+        FakeRasa.last_message_ago = timedelta(hours=47)
+        with db.write_session() as session:
+            session.add(
+                BehaviourEvent(
+                    customer_id="web-pro-1",
+                    type="consult",
+                    product_id="P1001",
+                    occurred_at=MORNING - timedelta(minutes=40),
+                )
+            )
+        run_once(db, CONSULT_RULE, deliverer, worker="s1", now=MORNING)
+        assert decisions(db, "web-pro-1") == [("sent", "via wechat")]
+        posted = [c for c in FakeRasa.calls if c["method"] == "POST"]
+        # The offer names the product the customer consulted about.
+        assert posted[0]["body"]["entities"]["outreach_product"] == "P1001"
+    finally:
+        FakeRasa.channel, FakeRasa.last_message_ago = "web", timedelta(minutes=40)
+        server.shutdown()
