@@ -155,10 +155,19 @@ def _seed(settings: Settings, customers: int, random_seed: int) -> int:
     def work(session: Session) -> None:
         seed(session=session)
         if customers:
-            from mall.population import generate_population, touch_last_visits
+            from mall.experiments import load_experiments
+            from mall.population import (
+                generate_population,
+                simulate_exposures,
+                touch_last_visits,
+            )
 
             generate_population(session=session, customers=customers, random_seed=random_seed)
             touch_last_visits(session)
+            # The shipped A/B tests get generated exposures and claims (a made-up effect).
+            simulate_exposures(
+                session=session, experiments=load_experiments(), random_seed=random_seed
+            )
 
     status = _in_migrated_database(settings, work)
     if status == 0 and customers:

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from mall import schemas, views
 from mall.db import Database
 from mall.errors import MallError
+from mall.experiments import ExperimentBook
 from mall.guards import (
     CHANNEL_KEY_PATHS,
     OPEN_PATHS,
@@ -35,6 +36,7 @@ from mall.routes import (
     coupons,
     customers,
     events,
+    experiments,
     handoffs,
     orders,
     partners,
@@ -179,6 +181,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.database = database
     app.state.terms = load_terms()
     app.state.guides = load_guides()
+    app.state.experiments = ExperimentBook()
     app.state.event_budget = EventBudget(settings.insight.event_rate_limit)
 
     app.add_exception_handler(MallError, _on_mall_error)
@@ -203,6 +206,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         agents,
         partners,
         segments,
+        experiments,
     ):
         app.include_router(module.router)
     _document_the_token(app)

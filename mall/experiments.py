@@ -25,6 +25,7 @@ The report compares each variant with the first one (the control): conversion ra
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ from typing import Any
 
 import yaml
 from scipy.stats import norm
+
+logger = logging.getLogger(__name__)
 
 METRICS = ("coupon_claim", "order_7d", "reply")
 
@@ -83,6 +86,43 @@ def _unit_hash(key: str) -> float:
     """A number in [0, 1) from a SHA-256 of the key: the same everywhere, always."""
     digest = hashlib.sha256(key.encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
+
+
+class ExperimentBook:
+    """The experiments file as the running mall sees it: re-read when it changes on disk.
+
+    Stopping a variant is an edit of the file (`stopped: true`) on the server: the next
+    assignment honours it, without a restart or a deploy. A broken edit is logged and the last
+    good version stays in force, so a typo never stops every experiment at once.
+    """
+
+    def __init__(self, path: Path = DEFAULT_FILE) -> None:
+        self.path = path
+        self._stamp: tuple[int, int] | None = None
+        self._experiments: tuple[Experiment, ...] = ()
+
+    def current(self) -> tuple[Experiment, ...]:
+        """The experiments now in force."""
+        try:
+            stat = self.path.stat()
+        except OSError:
+            self._stamp, self._experiments = None, ()
+            return ()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if stamp != self._stamp:
+            try:
+                self._experiments = load_experiments(self.path)
+            except ExperimentConfigError as error:
+                logger.error("experiments file not reloaded, the last good one stays: %s", error)
+            self._stamp = stamp
+        return self._experiments
+
+    def for_line(self, line: str) -> Experiment | None:
+        """The experiment that varies `line`, if one does and it has a live variant."""
+        for experiment in self.current():
+            if experiment.line == line and experiment.live_variants():
+                return experiment
+        return None
 
 
 def load_experiments(path: Path = DEFAULT_FILE) -> tuple[Experiment, ...]:

@@ -18,10 +18,11 @@ signals (out-of-stock inquiries, complaints by kind, return reasons) flow to sup
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -30,6 +31,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from mall.experiments import Experiment
 from mall.models import (
     BehaviourEvent,
     Category,
@@ -37,6 +39,7 @@ from mall.models import (
     CouponTemplate,
     Customer,
     DistributorCard,
+    ExperimentExposure,
     Order,
     OrderItem,
     Product,
@@ -492,3 +495,75 @@ def touch_last_visits(session: Session) -> None:
         .where(Customer.__table__.c.last_visit_at.is_(None))
         .values(last_visit_at=latest)
     )
+
+
+# The demo's made-up effect of an A/B test's variants on claiming the offered coupon: the
+# control converts 10 % of exposed customers, every other variant 15 %. Generated data, so
+# that `python -m mall experiments` has something to show; it says nothing about real lines.
+DEMO_CONTROL_RATE = 0.10
+DEMO_VARIANT_RATE = 0.15
+
+
+def simulate_exposures(
+    *, session: Session, experiments: Sequence[Experiment], random_seed: int = 7
+) -> Counter:
+    """Expose the generated customers who consulted to each experiment, as the scheduler's
+    offer would 30 minutes after their latest consultation, and let some claim the coupon.
+
+    Idempotent: a customer already exposed to an experiment is left as they are.
+    """
+    rng = random.Random(random_seed)
+    latest = session.execute(
+        select(BehaviourEvent.customer_id, func.max(BehaviourEvent.occurred_at))
+        .where(BehaviourEvent.type == "consult", BehaviourEvent.customer_id.like("%gen-%"))
+        .group_by(BehaviourEvent.customer_id)
+        .order_by(BehaviourEvent.customer_id)
+    ).all()
+    added: Counter = Counter()
+    for experiment in experiments:
+        exposed = set(
+            session.scalars(
+                select(ExperimentExposure.customer_id).where(
+                    ExperimentExposure.experiment_id == experiment.id
+                )
+            )
+        )
+        for customer_id, consulted in latest:
+            variant = experiment.assign(customer_id)
+            claims = rng.random()  # drawn for everyone: the same seed, the same outcome
+            if variant is None or customer_id in exposed:
+                continue
+            at = consulted + timedelta(minutes=30)
+            session.add(
+                ExperimentExposure(
+                    experiment_id=experiment.id,
+                    variant_id=variant.id,
+                    customer_id=customer_id,
+                    exposed_at=at,
+                )
+            )
+            added[f"{experiment.id}:{variant.id}"] += 1
+            rate = DEMO_CONTROL_RATE if variant.id == experiment.control.id else DEMO_VARIANT_RATE
+            if experiment.metric == "coupon_claim" and claims < rate:
+                session.add(
+                    Coupon(
+                        code="GX-" + _digest(f"{experiment.id}/{customer_id}")[:12],
+                        customer_id=customer_id,
+                        template_id=GEN_TEMPLATE,
+                        name="老顾客回馈立减10元",
+                        kind="instant",
+                        amount=Decimal("10"),
+                        status="issued",
+                        issued_at=at + timedelta(minutes=20),
+                        valid_until=at + timedelta(days=30),
+                        idempotency_key=f"gen-ab-{experiment.id}-{customer_id}",
+                    )
+                )
+                added["claimed"] += 1
+    session.flush()
+    _count_issued(session)
+    return added
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest().upper()

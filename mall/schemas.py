@@ -164,6 +164,60 @@ class EventRecordedOut(BaseModel):
     segment: Segment
 
 
+OptOut = Literal["marketing"]
+
+
+class OptOutsOut(BaseModel):
+    customer_id: str
+    # "marketing": no proactive message and no sales line of the customer's segment.
+    opt_outs: list[OptOut]
+
+
+class ExposureIn(BaseModel):
+    # The domain response (or sales-line template) about to be shown.
+    line: str = Field(..., min_length=1, max_length=64, regex=r"^[A-Za-z0-9_.\-]+$")
+
+
+class ExperimentVariantOut(BaseModel):
+    variant: str
+    exposures: int
+    conversions: int
+    rate: float
+    # The 95 % Wilson interval of the rate.
+    low: float
+    high: float
+    # Two-proportion z-test against the control; None for the control itself.
+    p_value: float | None
+    stopped: bool
+
+
+class ExperimentOut(BaseModel):
+    id: str
+    line: str
+    metric: Literal["coupon_claim", "order_7d", "reply"]
+    # False for `reply`, which is counted from conversations (the KPI report), not the mall.
+    counted_here: bool
+    planned_per_variant: int
+    reached: bool
+    control: str
+    variants: list[ExperimentVariantOut]
+
+
+class ExperimentsOut(BaseModel):
+    items: list[ExperimentOut]
+
+
+class ExposureOut(BaseModel):
+    # The experiment varying the line (None: no experiment, show the line as it is).
+    experiment: str | None
+    # The customer's variant, recorded at its first exposure and kept.
+    variant: str | None
+    # The variant to show now: the customer's, or the control's once theirs was stopped.
+    show: str | None
+    # The experiment's first variant, which shows the line as it is.
+    control: str | None = None
+
+
 # ---- orders ----
 
 

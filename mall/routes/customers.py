@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from mall import changes, schemas, views
+from mall.experiments import ExperimentBook
 from mall.routes.deps import CustomerId, DatabaseDep, ok
 from mall.services import card, profiles, recommendations
+from mall.services.outreach import record_exposure
 
 router = APIRouter(prefix="/customers/{customer_id}", tags=["customers"])
 
@@ -60,3 +62,63 @@ def get_recommendations(
             session=session, customer_id=customer_id, product_id=product_id, limit=limit
         )
     return ok({"items": items})
+
+
+OptOutKind = Annotated[schemas.OptOut, Path(description="what the customer opts out of")]
+
+
+@router.put("/opt-outs/{kind}", response_model=schemas.OptOutsOut)
+def opt_out(database: DatabaseDep, customer_id: CustomerId, kind: OptOutKind) -> Response:
+    """Stop `kind` for the customer ("marketing": every proactive message); idempotent."""
+    return _change_opt_outs(database, customer_id, kind, add=True)
+
+
+@router.delete("/opt-outs/{kind}", response_model=schemas.OptOutsOut)
+def opt_in(database: DatabaseDep, customer_id: CustomerId, kind: OptOutKind) -> Response:
+    """Undo an opt-out ("恢复推送"); idempotent."""
+    return _change_opt_outs(database, customer_id, kind, add=False)
+
+
+def _change_opt_outs(database: Any, customer_id: str, kind: str, *, add: bool) -> Response:
+    with database.write_session() as session:
+        customer = profiles.ensure_customer(session=session, customer_id=customer_id, lock=True)
+        current = [item for item in (customer.opt_outs or []) if item != kind]
+        customer.opt_outs = sorted(current + [kind]) if add else current
+        opt_outs = list(customer.opt_outs)
+    changes.announce("profile", customer_id)
+    return ok({"customer_id": customer_id, "opt_outs": opt_outs})
+
+
+@router.post(
+    "/exposures", response_model=schemas.ExposureOut, responses={422: {"model": schemas.ErrorOut}}
+)
+def expose(
+    request: Request, database: DatabaseDep, customer_id: CustomerId, body: schemas.ExposureIn
+) -> Response:
+    """Which variant of `line` the customer sees; the first exposure is recorded and kept.
+
+    Assignment hashes the experiment and customer ids (mall/experiments.py), so every replica
+    and every restart agrees; a variant stopped in the experiments file gets nobody new, and
+    its customers see the control from then on (they stay counted where they were exposed).
+    """
+    book: ExperimentBook = request.app.state.experiments
+    experiment = book.for_line(body.line)
+    if experiment is None:
+        return ok({"experiment": None, "variant": None, "show": None, "control": None})
+    with database.write_session() as session:
+        profiles.ensure_customer(session=session, customer_id=customer_id)
+        variant = record_exposure(session, experiment=experiment, customer_id=customer_id)
+    live = {item.id for item in experiment.live_variants()}
+    show = (
+        variant
+        if variant in live
+        else (experiment.control.id if experiment.control.id in live else None)
+    )
+    return ok(
+        {
+            "experiment": experiment.id,
+            "variant": variant,
+            "show": show,
+            "control": experiment.control.id,
+        }
+    )
