@@ -125,7 +125,7 @@ class ActionQuotePrice(MallAction):
 
         profile, _, suggested = await asyncio.gather(
             self.load_profile(tracker.sender_id),
-            self._record_consult(tracker.sender_id, product["id"]),
+            self._record_consult(tracker, product["id"]),
             suggestions(self, tracker.sender_id, product["id"]),
         )
         discount = saving(product["list_price"], product["price"])
@@ -156,9 +156,13 @@ class ActionQuotePrice(MallAction):
             tracker, sales_stage="price_quoted", pending_question=None
         )
 
-    async def _record_consult(self, customer_id: str, product_id: str) -> None:
+    async def _record_consult(self, tracker: Tracker, product_id: str) -> None:
+        customer_id = tracker.sender_id
+        # The browser's time zone (the widget's page metadata) sets the customer's quiet hours.
+        zone = message_metadata(tracker).get("time_zone")
+        properties = {"time_zone": zone} if isinstance(zone, str) and zone else None
         try:
-            await self.call(self.mall.record_event, customer_id, "consult", product_id)
+            await self.call(self.mall.record_event, customer_id, "consult", product_id, properties)
         except MallError as exc:
             # The customer's answer matters more than the statistics.
             logger.warning("could not record consult for sender %s: %s", customer_id, exc)

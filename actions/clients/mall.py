@@ -159,17 +159,38 @@ class MallClient:
         return profile
 
     def record_event(
-        self, customer_id: str, event_type: EventType, product_id: str | None = None
+        self,
+        customer_id: str,
+        event_type: EventType,
+        product_id: str | None = None,
+        properties: dict[str, str | float | int | bool | None] | None = None,
     ) -> str:
         """Record what the customer did; returns their (possibly new) segment."""
-        body = self._send(
-            "POST",
-            f"/customers/{_segment(customer_id)}/events",
-            json={"type": event_type, "product_id": product_id},
-        )
+        event: dict[str, Any] = {"type": event_type, "product_id": product_id}
+        if properties:
+            event["properties"] = properties
+        body = self._send("POST", f"/customers/{_segment(customer_id)}/events", json=event)
         if self.cache:
             self.cache.drop("profile", customer_id)  # read your own write at once
         return str(body.get("segment", ""))
+
+    def set_opt_out(self, customer_id: str, kind: str, *, opted_out: bool) -> list[str]:
+        """Opt the customer out of `kind` ("marketing") or back in; their opt-outs after."""
+        body = self._send(
+            "PUT" if opted_out else "DELETE",
+            f"/customers/{_segment(customer_id)}/opt-outs/{_segment(kind)}",
+            # Setting a preference twice is the same as once.
+            retry_dropped_connection=True,
+        )
+        if self.cache:
+            self.cache.drop("profile", customer_id)
+        return [str(item) for item in body.get("opt_outs", [])]
+
+    def expose(self, customer_id: str, line: str) -> dict[str, Any]:
+        """The variant of `line` to show the customer (an A/B test's exposure is recorded)."""
+        return self._send(
+            "POST", f"/customers/{_segment(customer_id)}/exposures", json={"line": line}
+        )
 
     def recommend_products(
         self, customer_id: str, product_id: str | None = None, limit: int = 3

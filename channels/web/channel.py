@@ -53,6 +53,10 @@ MAX_MESSAGE_CHARS = 2000
 # and re-reads the tracker this often, for messages written by another Rasa process.
 MAX_WAIT_SECONDS = 25.0
 RECHECK_SECONDS = 5.0
+# An IANA time zone name as browsers report it ("Asia/Shanghai", "America/Argentina/Salta").
+TIME_ZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){1,2}$")
+# How long after sending a message on its own Rasa has surely stored it.
+STORED_AFTER_SECONDS = 1.0
 # A history answer repeats this much before the cursor: an event saved late (a turn that
 # finished after an agent's reply) still reaches the widget, which drops what it has by id.
 OVERLAP_SECONDS = 60.0
@@ -104,7 +108,7 @@ def _json_body(request: Request) -> dict[str, Any]:
 
 
 def page_metadata(raw: Any) -> dict[str, str]:
-    """The page context a browser may pass: product id, page URL, language, nothing else."""
+    """The page context a browser may pass: product id, page URL, language, time zone."""
     # Whitelisted: metadata reaches the actions and the tracker, and a browser must not be
     # able to pose as an agent or smuggle other keys in.
     if not isinstance(raw, dict):
@@ -123,6 +127,10 @@ def page_metadata(raw: Any) -> dict[str, str]:
         and page_url.startswith(("http://", "https://"))
     ):
         metadata["page_url"] = page_url
+    time_zone = raw.get("time_zone")
+    if isinstance(time_zone, str) and TIME_ZONE.match(time_zone):
+        # Checked against the zone database by the mall, which keeps it for quiet hours.
+        metadata["time_zone"] = time_zone
     return metadata
 
 
@@ -137,6 +145,28 @@ def _float_arg(request: Request, name: str, default: float) -> float:
     if value != value or value in (float("inf"), float("-inf")):
         raise RequestRefused(400, "invalid_request", f"参数 {name} 必须是数字。")
     return value
+
+
+class WakingOutput(CollectingOutputChannel):
+    """Messages Rasa sends on its own (a triggered proactive offer): wake the open widget.
+
+    The messages are in the conversation, so an open widget's history request picks them up
+    and a closed one shows them on the next visit. Rasa saves the tracker after sending, so
+    the widget is woken once more a moment later, when the messages are certainly stored.
+    """
+
+    def __init__(self, notifier: Notifier) -> None:
+        super().__init__()
+        self._notifier = notifier
+
+    async def _persist_message(self, message: dict[str, Any]) -> None:
+        await super()._persist_message(message)
+        recipient = message.get("recipient_id")
+        if isinstance(recipient, str):
+            self._notifier.notify(recipient)
+            asyncio.get_running_loop().call_later(
+                STORED_AFTER_SECONDS, self._notifier.notify, recipient
+            )
 
 
 class WebInput(InputChannel):
@@ -239,6 +269,10 @@ class WebInput(InputChannel):
         if len(self._recent) > RECENT_MESSAGE_IDS:
             self._recent.popitem(last=False)
         return False
+
+    def get_output_channel(self) -> CollectingOutputChannel:
+        """For messages Rasa sends on its own (`trigger_intent` with `output_channel=latest`)."""
+        return WakingOutput(self.notifier)
 
     async def deliver(self, recipient_id: str, messages: list[dict[str, Any]]) -> None:
         """Wake the widget of `recipient_id`: the handoff bridge put `messages` in its tracker."""

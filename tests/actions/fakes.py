@@ -316,7 +316,13 @@ class FakeMallClient:
         self._enter("recommend_products")
         return copy.deepcopy(self.recommendations.get(customer_id, []))[:limit]
 
-    def record_event(self, customer_id: str, event_type: str, product_id: str | None = None) -> str:
+    def record_event(
+        self,
+        customer_id: str,
+        event_type: str,
+        product_id: str | None = None,
+        properties: dict[str, Any] | None = None,
+    ) -> str:
         self._enter("record_event")
         self.events.append((customer_id, event_type, product_id))
         return self.profiles.get(customer_id, {}).get("segment", "new")

@@ -412,6 +412,11 @@
     // The page's language answers a first "/greet" in it; typed words decide after that.
     var meta = { page_url: location.href, language: lang };
     if (state.context.productId) meta.product_id = state.context.productId;
+    // Proactive messages keep to the customer's own quiet hours.
+    try {
+      var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      if (zone) meta.time_zone = zone;
+    } catch (e) { /* an old browser: the shop's default zone */ }
     return meta;
   }
 

@@ -141,6 +141,7 @@ def test_a_message_reaches_the_assistant_with_the_page_context(server: ChannelSe
         metadata={
             "product_id": "P1003",
             "page_url": "http://shop.example/shop",
+            "time_zone": "Europe/Berlin",
             "agent": "假冒客服",
             "extra": {"x": 1},
         },
@@ -152,12 +153,22 @@ def test_a_message_reaches_the_assistant_with_the_page_context(server: ChannelSe
     assert message.sender_id == sender
     assert message.input_channel == "web"
     # Only the page context passes: a browser cannot pose as an agent.
-    assert message.metadata == {"product_id": "P1003", "page_url": "http://shop.example/shop"}
+    assert message.metadata == {
+        "product_id": "P1003",
+        "page_url": "http://shop.example/shop",
+        "time_zone": "Europe/Berlin",
+    }
 
 
 @pytest.mark.parametrize(
     "metadata",
-    [{"product_id": "<img src=x>"}, {"page_url": "javascript:alert(1)"}, {"product_id": 7}],
+    [
+        {"product_id": "<img src=x>"},
+        {"page_url": "javascript:alert(1)"},
+        {"product_id": 7},
+        {"time_zone": "../../etc/passwd"},
+        {"time_zone": "Asia/Shanghai<script>"},
+    ],
 )
 def test_odd_page_context_is_dropped(server: ChannelServer, metadata: dict[str, Any]) -> None:
     token, _ = server.new_session()
