@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from desk import console, partners, shop, shop_events
+from desk import console, experiments, partners, shop, shop_events
 from desk.errors import MallRefused, MallUnavailable
 from desk.headers import SecurityHeadersMiddleware
 from desk.mall import MallApi
@@ -97,6 +97,7 @@ def create_app(
     app.include_router(shop.router)
     app.include_router(shop_events.router)
     app.include_router(partners.router)
+    app.include_router(experiments.router)
     console.install(app)
     # StaticFiles resolves every path inside the folder and refuses anything outside it.
     app.mount("/static", StaticFolder(directory=STATIC_DIR), name="static")

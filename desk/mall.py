@@ -110,6 +110,10 @@ class MallApi:
         path = f"/suppliers/{quote(supplier_id, safe='')}/backflow"
         return dict(self._call("GET", path, agent_session=agent_session))
 
+    def experiments(self) -> list[dict[str, Any]]:
+        """The A/B tests in force with their figures (GET /experiments)."""
+        return list(self._call("GET", "/experiments")["items"])
+
     def send_events(self, key: str, events: list[dict[str, Any]]) -> dict[str, Any]:
         """Hand a batch of behaviour events to the mall with a channel's own key."""
         try:

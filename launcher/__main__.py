@@ -15,7 +15,7 @@ from types import FrameType
 
 from launcher.cluster import Cluster, cluster_banner_lines
 from launcher.settings import ROOT, StackSettings
-from launcher.stack import ENDPOINTS, Stack, StackError
+from launcher.stack import ENDPOINTS, RUN_SERVICES, Stack, StackError
 from launcher.train import display, train
 
 BANNER = """
@@ -66,9 +66,10 @@ def run(settings: StackSettings, *, cluster: bool = False) -> int:
             flush=True,
         )
     else:
-        stack = Stack(settings)
+        stack = Stack(settings, RUN_SERVICES)
         print(
-            "Starting the mall API, the action server, the Rasa server and the desk ...",
+            "Starting the mall API, the action server, the Rasa server, the desk and the"
+            " proactive-message scheduler ...",
             flush=True,
         )
     settings = stack.settings

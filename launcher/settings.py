@@ -41,6 +41,8 @@ SECRETS = (
 SECRETS_OF = {
     "mall": frozenset({"MALL_API_TOKEN", "SHOP_EVENT_KEY", "WIDGET_EVENT_KEY", "WECHAT_EVENT_KEY"}),
     "actions": frozenset({"MALL_API_TOKEN"}),
+    # Triggers proactive messages through Rasa's HTTP API; reads the mall's database.
+    "scheduler": frozenset({"RASA_API_TOKEN"}),
     # The channels' safety net records handoffs in the mall when the action server fails.
     "rasa": frozenset(
         {
@@ -103,6 +105,8 @@ class StackSettings:
     mall_database_url: str = ""
     tracker_db_url: str = ""
     rasa_api_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    # Seconds between the proactive-message scheduler's passes.
+    outreach_interval: float = 30.0
     # Extra variables for every child (tests point channels at fake outside services).
     extra_env: dict[str, str] = field(default_factory=dict)
 

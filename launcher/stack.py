@@ -34,11 +34,14 @@ class StackError(RuntimeError):
 class Service(Program):
     """One supervised child process and how to tell that it is ready."""
 
-    health_url: str
+    # None for a worker with no HTTP side (the scheduler): healthy while it runs.
+    health_url: str | None
     headers: dict[str, str] = field(default_factory=dict)
 
     def is_healthy(self) -> bool:
-        """True when the service answers its health check."""
+        """True when the service answers its health check (a worker: while it runs)."""
+        if self.health_url is None:
+            return self.process is not None and self.process.poll() is None
         try:
             answer = requests.get(self.health_url, headers=self.headers, timeout=1.0)
         except requests.RequestException:
@@ -57,6 +60,9 @@ def mall_database_init(settings: StackSettings, *, seed: bool = True) -> None:
 
 
 ALL_SERVICES = ("mall", "actions", "rasa", "desk")
+# `make run` also starts the proactive-message scheduler (mall/scheduler.py), which writes to
+# customers on its own: test stacks leave it out and run its passes themselves.
+RUN_SERVICES = (*ALL_SERVICES, "scheduler")
 # The endpoints file whose values come from the environment (child_env fills them).
 ENDPOINTS = "endpoints.production.yml"
 
@@ -137,6 +143,23 @@ def build_services(settings: StackSettings, names: Iterable[str] = ALL_SERVICES)
                 health_url=f"{settings.rasa_url}/status?token={settings.rasa_api_token}",
                 port=settings.rasa_port,
                 host=settings.host,
+            )
+        )
+    if "scheduler" in wanted:
+        services.append(
+            Service(
+                name="scheduler",
+                command=[
+                    str(BIN / "python"),
+                    "-m",
+                    "mall",
+                    "outreach",
+                    "--interval",
+                    str(settings.outreach_interval),
+                    "--rasa-url",
+                    settings.rasa_url,
+                ],
+                health_url=None,
             )
         )
     if "desk" in wanted:

@@ -86,10 +86,11 @@ def test_the_console_needs_a_session_and_forged_ones_get_nowhere(
 ) -> None:
     with unchanged():
         for cookies in ({}, {"console_session": "forged"}, {"console_session": "a" * 5000}):
-            queue = requests.get(
-                f"{target.desk}/console", cookies=cookies, timeout=10, allow_redirects=False
-            )
-            assert queue.status_code == 303 and queue.headers["Location"] == "/console/login"
+            for page in ("/console", "/console/experiments"):
+                queue = requests.get(
+                    f"{target.desk}{page}", cookies=cookies, timeout=10, allow_redirects=False
+                )
+                assert queue.status_code == 303 and queue.headers["Location"] == "/console/login"
             claim = requests.post(
                 f"{target.desk}/console/handoffs/1/claim",
                 data={"csrf": "0" * 64},
