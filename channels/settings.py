@@ -29,6 +29,7 @@ class ChannelSettings(BaseSettings):
     web_session_rate_limit: str = ""
     web_message_rate_limit: str = ""
     web_client_rate_limit: str = ""
+    web_redis_url: str = ""
     handoff_token: str = ""
     rest_channel_token: str = ""
     wechat_token: str = ""

@@ -37,6 +37,9 @@ class Backends:
     postgres_url: str = "postgresql://postgres@127.0.0.1:5432"
     redis_url: str = "redis://127.0.0.1:6379/0"
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    # Rasa's fanout exchange and the queue bound to it (tests use names of their own).
+    rabbitmq_queue: str = "rasa_events"
+    rabbitmq_exchange: str = "rasa-exchange"
     mall_database: str = "mall_assistant_mall"
     tracker_database: str = "mall_assistant_rasa"
 
@@ -70,18 +73,23 @@ class Backends:
             f"PostgreSQL  {pg.hostname}:{pg.port or 5432}  (mall: {self.mall_database}, "
             f"trackers: {self.tracker_database})",
             f"Redis       {rd.hostname}:{rd.port or 6379}  (lock store, db {lock_db})",
-            f"RabbitMQ    {mq.hostname}:{mq.port or 5672}  (event broker, queue rasa_events)",
+            f"RabbitMQ    {mq.hostname}:{mq.port or 5672}  (event broker, queue "
+            f"{self.rabbitmq_queue})",
         ]
 
     def endpoint_env(self) -> dict[str, str]:
         """The variables deploy/endpoints.cluster.yml and the read cache read."""
         rd, mq = urlsplit(self.redis_url), urlsplit(self.rabbitmq_url)
-        # The read cache and the mall's change announcements: the next Redis database.
+        # The read cache and the mall's change announcements: the next Redis database; the
+        # channels' duplicate checks (a resend to the other replica) the one after.
         lock_db = int(rd.path.strip("/") or 0)
         cache_url = rd._replace(path=f"/{lock_db + 1}").geturl()
+        channels_url = rd._replace(path=f"/{lock_db + 2}").geturl()
         return {
             "MALL_CACHE_REDIS_URL": cache_url,
             "MALL_CHANGES_REDIS_URL": cache_url,
+            "WECHAT_REDIS_URL": channels_url,
+            "WEB_REDIS_URL": channels_url,
             "REDIS_HOST": rd.hostname or "127.0.0.1",
             "REDIS_PORT": str(rd.port or 6379),
             "REDIS_LOCK_DB": rd.path.strip("/") or "0",
@@ -90,6 +98,8 @@ class Backends:
             "RABBITMQ_PORT": str(mq.port or 5672),
             "RABBITMQ_USER": mq.username or "guest",
             "RABBITMQ_PASSWORD": mq.password or "guest",
+            "RABBITMQ_QUEUE": self.rabbitmq_queue,
+            "RABBITMQ_EXCHANGE": self.rabbitmq_exchange,
         }
 
 

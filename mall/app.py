@@ -28,7 +28,7 @@ from mall.guards import (
     BodyLimitMiddleware,
     ServiceTokenMiddleware,
 )
-from mall.metrics import HANDOFF_QUEUE
+from mall.metrics import HANDOFF_QUEUE, OUTREACH_BACKLOG
 from mall.models import Coupon, utcnow
 from mall.routes import (
     agents,
@@ -217,4 +217,5 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     metrics.install(app)  # outermost: times every request, GET /metrics needs METRICS_TOKEN
     HANDOFF_QUEUE.database = database
+    OUTREACH_BACKLOG.database = database
     return app

@@ -1,8 +1,9 @@
-"""The mall's metrics: the handoff queue read from the database when Prometheus scrapes.
+"""The mall's metrics: the handoff queue and the outreach backlog, read when Prometheus scrapes.
 
 The counters (coupons issued, handoffs opened, queue wait) live in `monitoring.metrics` and
-are counted by the routes; the queue's length and its oldest wait are a fact of the database,
-so every mall process reports the same numbers whatever it served itself.
+are counted by the routes; the queue's length and its oldest wait, and the proactive messages
+that are due and not yet sent, are facts of the database, so every mall process reports the
+same numbers whatever it served itself (and whether a scheduler runs at all).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from mall.db import Database
-from mall.models import Handoff, utcnow
+from mall.models import Handoff, OutreachJob, utcnow
 from monitoring.metrics import HANDOFF_QUEUE_WAIT
 
 logger = logging.getLogger("mall")
@@ -66,6 +67,58 @@ def _seconds_between(earlier: datetime, later: datetime) -> float:
 
 HANDOFF_QUEUE = HandoffQueueCollector()
 REGISTRY.register(HANDOFF_QUEUE)
+
+# Jobs a scheduler has not decided yet: waiting, or taken by one that may have died (the
+# scheduler takes a claimed job back after its lease). Postponed jobs are due later.
+UNDECIDED = ("pending", "claimed")
+
+
+class OutreachBacklogCollector(Collector):
+    """mall_outreach_jobs_due{status} and mall_outreach_oldest_due_seconds, from the database."""
+
+    def __init__(self) -> None:
+        self.database: Database | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        """Count the due, undecided jobs by status and the oldest one's lateness."""
+        if self.database is None:
+            return
+        now = utcnow()
+        try:
+            with self.database.read_session() as session:
+                rows = session.execute(
+                    select(OutreachJob.status, func.count(), func.min(OutreachJob.due_at))
+                    .where(OutreachJob.status.in_(UNDECIDED), OutreachJob.due_at <= now)
+                    .group_by(OutreachJob.status)
+                ).all()
+        except SQLAlchemyError as error:  # a scrape must not fail because the database does
+            logger.warning("outreach backlog metrics unavailable: %s", error)
+            return
+        counts = {status: 0 for status in UNDECIDED}
+        oldest: datetime | None = None
+        for status, count, earliest in rows:
+            counts[status] = int(count)
+            if earliest is not None and (oldest is None or earliest < oldest):
+                oldest = earliest
+        due = GaugeMetricFamily(
+            "mall_outreach_jobs_due",
+            "Proactive messages due and not yet sent or skipped (pending, or claimed by a "
+            "scheduler that has not decided)",
+            labels=["status"],
+        )
+        for status, count in counts.items():
+            due.add_metric([status], float(count))
+        yield due
+        late = GaugeMetricFamily(
+            "mall_outreach_oldest_due_seconds",
+            "How long the oldest due, undecided proactive message is overdue (0: none)",
+        )
+        late.add_metric([], _seconds_between(oldest, now) if oldest else 0.0)
+        yield late
+
+
+OUTREACH_BACKLOG = OutreachBacklogCollector()
+REGISTRY.register(OUTREACH_BACKLOG)
 
 
 def record_claim_wait(created_at: datetime, claimed_at: datetime | None) -> None:

@@ -42,6 +42,14 @@ TRACKER_STORE_FAILURES = Counter(
     ["operation"],
 )
 
+# The event broker (RabbitMQ); the events held back and the queue depth are read at scrape
+# time (monitoring/event_broker.py).
+EVENT_PUBLISH_FAILURES = Counter(
+    "assistant_event_broker_publish_failures_total",
+    "Conversation events whose publish to the event broker failed; Rasa keeps them in memory "
+    "and publishes them again once it has reconnected",
+)
+
 # Action server.
 ACTION_SECONDS = Histogram(
     "actions_run_seconds", "Time to run one custom action", ["action"], buckets=CALL_BUCKETS

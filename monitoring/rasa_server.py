@@ -4,6 +4,7 @@ Rasa 3.6 offers no hook around a turn, so this channel, when Rasa builds it from
 credentials.yml, wraps two methods once: `Agent.handle_message` (one customer message, lock
 wait included: what the customer waits for) and `MessageProcessor.parse_message` (to count
 messages not understood). Labels: the channel the message came through.
+The event broker is counted too (monitoring/event_broker.py).
 The metrics route answers METRICS_TOKEN, else direct loopback callers only; Rasa's port faces
 customers, so everything else gets 404.
 """
@@ -22,6 +23,7 @@ from rasa.core.tracker_store import FailSafeTrackerStore
 from sanic import Blueprint
 
 from monitoring.access import MetricsSettings
+from monitoring.event_broker import instrument_pika_broker, read_queue_depths
 from monitoring.metrics import (
     FALLBACKS,
     MESSAGES,
@@ -95,6 +97,8 @@ class MetricsInput(InputChannel):
     def __init__(self, settings: MetricsSettings | None = None) -> None:
         self.settings = settings or MetricsSettings.from_env()
         instrument_rasa()
+        # Rasa builds the channels before it connects the event broker: in time to count it.
+        instrument_pika_broker()
 
     @classmethod
     def name(cls) -> str:
@@ -109,5 +113,6 @@ class MetricsInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """GET / with the metrics (the route takes no messages)."""
         routes = Blueprint("metrics_channel", __name__)
-        routes.add_route(metrics_handler(self.settings), "/", methods=["GET"], name="metrics")
+        handler = metrics_handler(self.settings, refresh=read_queue_depths)
+        routes.add_route(handler, "/", methods=["GET"], name="metrics")
         return routes

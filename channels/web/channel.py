@@ -9,7 +9,6 @@ import json
 import logging
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
 from pathlib import Path
@@ -22,8 +21,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels import delivery, safety
+from channels.once import Claim, Once
 from channels.ratelimits import RateLimited, client_address, too_many
 from channels.settings import channel_settings, merged
+from channels.store import Store, open_store
 from channels.tracker_store import retrieve_since
 from channels.web.history import conversation_items, items_after
 from channels.web.notify import Notifier
@@ -60,8 +61,9 @@ STORED_AFTER_SECONDS = 1.0
 # A history answer repeats this much before the cursor: an event saved late (a turn that
 # finished after an agent's reply) still reaches the widget, which drops what it has by id.
 OVERLAP_SECONDS = 60.0
-# Retried sends (a response lost in a network drop) are answered once per message id.
-RECENT_MESSAGE_IDS = 10_000
+# Retried sends (a response lost in a network drop) are answered once per message id, for
+# this long, by every replica sharing WEB_REDIS_URL (without it, by this process).
+SEEN_TTL = 3600
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 PRODUCT_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 SECRET_HEADER = "X-Web-Channel-Secret"
@@ -190,6 +192,7 @@ class WebInput(InputChannel):
                 "session_rate_limit": settings.web_session_rate_limit,
                 "message_rate_limit": settings.web_message_rate_limit,
                 "client_rate_limit": settings.web_client_rate_limit,
+                "redis_url": settings.web_redis_url,
             },
         )
         try:
@@ -216,6 +219,7 @@ class WebInput(InputChannel):
                     credentials.get("client_rate_limit"),
                     DEFAULT_CLIENT_MESSAGE_LIMIT,
                 ),
+                store=open_store(credentials.get("redis_url") or None),
             )
         except ValueError as error:
             raise RasaException(str(error)) from None
@@ -229,6 +233,7 @@ class WebInput(InputChannel):
         session_limit: Limit = DEFAULT_SESSION_LIMIT,
         message_limit: Limit = DEFAULT_MESSAGE_LIMIT,
         client_message_limit: Limit = DEFAULT_CLIENT_MESSAGE_LIMIT,
+        store: Store | None = None,
     ) -> None:
         self.signer = TokenSigner(secret, ttl_seconds=token_ttl_seconds, clock=clock)
         self.session_limiter = RateLimiter(session_limit)
@@ -236,7 +241,7 @@ class WebInput(InputChannel):
         self.client_message_limiter = RateLimiter(client_message_limit)
         self._secret = secret.encode("utf-8")
         self.notifier = Notifier()
-        self._recent: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self.once = Once(store or open_store(None))
         self._assets = {name: (STATIC_DIR / name).read_bytes() for name in ASSETS}
 
     # -- pieces the routes share -------------------------------------------------------
@@ -258,17 +263,6 @@ class WebInput(InputChannel):
         # The mall's server, which knows who is signed in, proves itself with the secret.
         offered = request.headers.get(SECRET_HEADER, "").encode("utf-8")
         return bool(offered) and hmac.compare_digest(offered, self._secret)
-
-    def _seen_before(self, sender_id: str, message_id: str | None) -> bool:
-        if message_id is None:
-            return False
-        key = (sender_id, message_id)
-        if key in self._recent:
-            return True
-        self._recent[key] = None
-        if len(self._recent) > RECENT_MESSAGE_IDS:
-            self._recent.popitem(last=False)
-        return False
 
     def get_output_channel(self) -> CollectingOutputChannel:
         """For messages Rasa sends on its own (`trigger_intent` with `output_channel=latest`)."""
@@ -336,9 +330,30 @@ class WebInput(InputChannel):
         ):
             raise RequestRefused(400, "invalid_request", "message_id 格式不正确。")
         sender_id = claims.sender_id
-        if self._seen_before(sender_id, message_id):
-            return _json({"sender_id": sender_id, "messages": [], "recorded": True})
+        claim: Claim | None = None
+        if message_id is not None:
+            # Any replica may get a resend; a claim left by a replica killed mid-turn runs
+            # out within seconds, and the next resend is answered here.
+            claim = await self.once.claim(f"web:seen:{sender_id}:{message_id}")
+            if claim is None:
+                # A resend: the answer is (or will be) in the history the widget reads.
+                return _json({"sender_id": sender_id, "messages": [], "recorded": True})
+        try:
+            return await self._answer(request, on_new_message, text, sender_id, message_id, body)
+        finally:
+            if claim is not None:
+                await claim.finish("done", SEEN_TTL)
 
+    async def _answer(
+        self,
+        request: Request,
+        on_new_message: OnNewMessage,
+        text: str,
+        sender_id: str,
+        message_id: str | None,
+        body: dict[str, Any],
+    ) -> HTTPResponse:
+        """Hand the message to Rasa; its replies, or the safety net's apology."""
         collector = CollectingOutputChannel()
         try:
             await on_new_message(

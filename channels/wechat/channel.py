@@ -14,11 +14,11 @@ from sanic.response import HTTPResponse
 from channels import delivery
 from channels.ratelimits import RateLimited, client_address, too_many
 from channels.settings import channel_settings, merged
+from channels.store import open_store
 from channels.wechat.client import WeChatApi
 from channels.wechat.handler import CHANNEL, Answer, PushHandler
 from channels.wechat.output import WeChatOutput
 from channels.wechat.settings import WeChatSettings
-from channels.wechat.store import open_store
 from security.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)

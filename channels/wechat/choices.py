@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from channels.store import Store
 from channels.wechat.outbound import Choice
-from channels.wechat.store import Store
 
 # A customer may answer an offer the next day; after that a bare "1" means something else.
 CHOICES_TTL = 24 * 3600

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 
-from channels.wechat.store import Store
+from channels.once import Claim, Once, State
+from channels.store import Store
 
 # WeChat retries three times within about 15 s; a minute more covers slow networks.
 SEEN_TTL = 300
-_PENDING = "pending"
+_DONE = "done"
 _REPLY = "reply:"
 
 
@@ -17,22 +18,33 @@ class Deduplicator:
 
     def __init__(self, store: Store, namespace: str) -> None:
         self._store = store
+        self._once = Once(store)
         self._namespace = namespace
 
-    async def first_time(self, key: str) -> bool:
-        """True for the first delivery of a push; False for retries and duplicates."""
-        return await self._store.claim(self._key("seen", key), _PENDING, SEEN_TTL)
+    async def claim(self, key: str) -> Claim | None:
+        """The claim on a push nobody is handling (first delivery, or its handler died)."""
+        return await self._once.claim(self._key("seen", key))
 
-    async def remember_reply(self, key: str, body: str) -> None:
-        """Keep the passive reply: WeChat retries only when our answer did not reach it."""
-        await self._store.put(self._key("seen", key), _REPLY + body, SEEN_TTL)
+    async def state(self, key: str) -> State:
+        """Whether a push is unhandled, being handled, or answered."""
+        return await self._once.state(self._key("seen", key))
 
-    async def reply_for(self, key: str) -> str | None:
+    @staticmethod
+    async def answered_passively(claim: Claim, body: str) -> bool:
+        """Keep the passive reply (a retry gets it again); False when another took over."""
+        return await claim.finish(_REPLY + body, SEEN_TTL)
+
+    @staticmethod
+    async def answered(claim: Claim) -> bool:
+        """The push is answered (or acknowledged) otherwise; False when another took over."""
+        return await claim.finish(_DONE, SEEN_TTL)
+
+    @staticmethod
+    def reply_in(state: State) -> str | None:
         """The passive reply given to the first delivery, if it was answered passively."""
-        value = await self._store.get(self._key("seen", key))
-        if value is None or not value.startswith(_REPLY):
+        if state.outcome is None or not state.outcome.startswith(_REPLY):
             return None
-        return value[len(_REPLY) :]
+        return state.outcome[len(_REPLY) :]
 
     async def same_body(self, signature: str, body: bytes, window: int) -> bool:
         """False when a signature seen before comes back with a different body.

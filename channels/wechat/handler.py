@@ -12,7 +12,9 @@ from typing import Any
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from wechatpy.replies import TextReply
 
+from channels.once import Claim
 from channels.safety import BUSY_TEXT, conversation_paused, reply_or_fallback
+from channels.store import Store
 from channels.wechat.choices import ChoiceMemory
 from channels.wechat.dedupe import Deduplicator
 from channels.wechat.errors import DeliveryError, RequestRejected
@@ -22,7 +24,6 @@ from channels.wechat.output import WeChatOutput
 from channels.wechat.payload import MAX_BODY_BYTES, parse_document
 from channels.wechat.security import MessageCrypto, check_fresh, check_signature, query_value
 from channels.wechat.settings import WeChatSettings
-from channels.wechat.store import Store
 from security.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,9 @@ CHANNEL = "wechat"
 ACK = "success"
 # What a customer who writes faster than a person can is told (the message is not read).
 TOO_FAST_TEXT = "您发送消息太频繁了，请稍等片刻再发。"
+
+# How often a retry looks whether the first delivery was answered or its handler is gone.
+RETRY_POLL_SECONDS = 0.2
 
 Ask = Callable[[UserMessage], Awaitable[Any]]
 
@@ -100,23 +104,50 @@ class PushHandler:
             logger.warning("WeChat customer %s is over the message rate", inbound.sender_id)
             if self.settings.is_mini_program:
                 return ACKNOWLEDGED  # no API call per flooded message
-            return await self._reply(inbound, push, self.output.parts([{"text": TOO_FAST_TEXT}]))
-        if not await self.dedupe.first_time(inbound.dedupe_key):
-            logger.info("WeChat retry of %s answered once already", inbound.dedupe_key)
-            stored = await self.dedupe.reply_for(inbound.dedupe_key)
-            return Answer(200, stored, "application/xml") if stored else ACKNOWLEDGED
+            too_fast = self.output.parts([{"text": TOO_FAST_TEXT}])
+            return await self._reply(inbound, push, too_fast, None)
+        claim = await self.dedupe.claim(inbound.dedupe_key)
+        if claim is None:
+            waited = await self._wait_for_first_delivery(inbound, started)
+            if isinstance(waited, Answer):
+                return waited
+            claim = waited
         work = asyncio.create_task(self._respond(inbound, ask, agent))
         remaining = self.settings.reply_timeout - (time.monotonic() - started)
         try:
             parts = await asyncio.wait_for(asyncio.shield(work), timeout=max(remaining, 0.01))
         except asyncio.TimeoutError:
             # Too slow for a passive reply: acknowledge now, send through the API when ready.
-            self._spawn(self._deliver_when_done(inbound.sender_id, work))
+            self._spawn(self._deliver_when_done(inbound.sender_id, work, claim))
             return ACKNOWLEDGED
         except Exception:
             logger.exception("Answering a WeChat message from %s failed", inbound.sender_id)
             parts = self.output.parts([{"text": BUSY_TEXT}])
-        return await self._reply(inbound, push, parts)
+        return await self._reply(inbound, push, parts, claim)
+
+    async def _wait_for_first_delivery(self, inbound: Inbound, started: float) -> Answer | Claim:
+        """A retry: the first delivery's answer, or the push itself when its handler died.
+
+        WeChat drops the earlier connection when it retries, so a passive reply is given
+        again on the retry; a handler that is alive renews its lease and answers through
+        the API when it is too slow; a lease that ran out means the replica handling the
+        push is gone (killed mid-turn), and this process answers in its place.
+        """
+        key = inbound.dedupe_key
+        while True:
+            state = await self.dedupe.state(key)
+            if state.outcome is not None:
+                logger.info("WeChat retry of %s answered once already", key)
+                stored = self.dedupe.reply_in(state)
+                return Answer(200, stored, "application/xml") if stored else ACKNOWLEDGED
+            if state.free:
+                claim = await self.dedupe.claim(key)
+                if claim is not None:
+                    logger.warning("WeChat retry of %s: its first handler is gone", key)
+                    return claim
+            if time.monotonic() - started + RETRY_POLL_SECONDS >= self.settings.reply_timeout:
+                return ACKNOWLEDGED  # its handler is alive and answers through the API
+            await asyncio.sleep(RETRY_POLL_SECONDS)
 
     async def drain(self) -> None:
         """Wait for deliveries still under way (tests, shutdown)."""
@@ -196,26 +227,33 @@ class PushHandler:
             logger.exception("Rasa failed on a WeChat message from %s", inbound.sender_id)
         return await reply_or_fallback(agent, inbound.sender_id, collector.messages)
 
-    async def _reply(self, inbound: Inbound, push: _Push, parts: list[Part]) -> Answer:
-        if not parts:
-            return ACKNOWLEDGED
-        text = passive_text(parts)
+    async def _reply(
+        self, inbound: Inbound, push: _Push, parts: list[Part], claim: Claim | None
+    ) -> Answer:
+        """Answer passively or through the API; with `claim`, record that the push is answered."""
+        text = passive_text(parts) if parts else None
         if text is None or self.settings.is_mini_program:
-            self._spawn(self._deliver(inbound.sender_id, parts))
+            # Answered through the API (or nothing to say): a retry is only acknowledged.
+            if (claim is None or await self.dedupe.answered(claim)) and parts:
+                self._spawn(self._deliver(inbound.sender_id, parts))
             return ACKNOWLEDGED
         reply = TextReply(message=inbound.message, content=text, time=int(time.time())).render()
         if self._crypto is not None:
             reply = self._crypto.seal(reply, push.nonce)
-        await self.dedupe.remember_reply(inbound.dedupe_key, reply)
+        if claim is not None and not await self.dedupe.answered_passively(claim, reply):
+            return ACKNOWLEDGED  # another replica took the push over and answers it
         return Answer(200, reply, "application/xml")
 
-    async def _deliver_when_done(self, openid: str, work: asyncio.Task[list[Part]]) -> None:
+    async def _deliver_when_done(
+        self, openid: str, work: asyncio.Task[list[Part]], claim: Claim
+    ) -> None:
         try:
             parts = await work
         except Exception:
             logger.exception("Answering a WeChat message from %s failed", openid)
             parts = self.output.parts([{"text": BUSY_TEXT}])
-        await self._deliver(openid, parts)
+        if await self.dedupe.answered(claim):
+            await self._deliver(openid, parts)
 
     async def _deliver(self, openid: str, parts: list[Part]) -> None:
         try:

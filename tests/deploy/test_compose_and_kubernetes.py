@@ -24,6 +24,7 @@ SECRETS = (
     "METRICS_TOKEN",
     "POSTGRES_PASSWORD",
     "RABBITMQ_PASSWORD",
+    "GRAFANA_ADMIN_PASSWORD",
 )
 SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|DATABASE_URL|DB_URL)$")
 
@@ -81,17 +82,23 @@ def test_the_resolved_compose_mirrors_make_cluster() -> None:
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
     assert {"rasa-1", "rasa-2", "actions-1", "actions-2", "lb", "mall", "desk"} <= set(services)
-    assert {"postgres", "redis", "rabbitmq", "prometheus"} <= set(services)
+    assert {"postgres", "redis", "rabbitmq", "prometheus", "grafana"} <= set(services)
     published = {
-        name: [
-            str(port.get("published", port) if isinstance(port, dict) else port)
-            for port in spec.get("ports", [])
-        ]
+        name: [port if isinstance(port, dict) else {"published": port} for port in spec["ports"]]
         for name, spec in services.items()
         if spec.get("ports")
     }
-    # Only the load balancer (channels) and the desk face clients.
-    assert set(published) == {"lb", "desk"}, published
+    # Only the load balancer (channels) and the desk face clients; Grafana only this host.
+    assert set(published) == {"lb", "desk", "grafana"}, published
+    for port in published["grafana"]:  # docker compose v2 resolves ports to mappings, v1 not
+        assert port.get("host_ip") == "127.0.0.1" or str(port["published"]).startswith(
+            "127.0.0.1:"
+        ), port
+    grafana = services["grafana"]
+    mounts = [
+        volume if isinstance(volume, str) else volume["target"] for volume in grafana["volumes"]
+    ]
+    assert any("/etc/grafana/dashboards/mall-assistant.json" in mount for mount in mounts)
     rasa = services["rasa-1"]["environment"]
     assert rasa["ACTION_ENDPOINT_URL"] == "http://lb:5055/webhook"
     assert rasa["TRACKER_DB_URL"].startswith("postgresql://")

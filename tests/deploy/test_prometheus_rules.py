@@ -14,6 +14,7 @@ import yaml
 from prometheus_client import REGISTRY
 
 import mall.metrics  # noqa: F401  (registers the handoff queue collector)
+import monitoring.event_broker
 import monitoring.metrics  # noqa: F401
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -30,8 +31,11 @@ def exported_names() -> set[str]:
     names = {"up"}
     for collector in list(REGISTRY._collector_to_names):
         names |= set(REGISTRY._collector_to_names[collector])
-    # The handoff queue collector yields nothing until the mall has a database.
+    # The mall's database collectors yield nothing until the mall has a database, the event
+    # broker's until Rasa has connected one.
     names |= {"mall_handoffs_waiting", "mall_handoff_oldest_wait_seconds"}
+    names |= {"mall_outreach_jobs_due", "mall_outreach_oldest_due_seconds"}
+    names |= {"assistant_event_broker_unpublished", "assistant_event_queue_messages"}
     return names
 
 
@@ -83,6 +87,9 @@ def test_the_alerts_the_operators_asked_for_are_there() -> None:
         by_name["ReplicaDown"]["expr"].startswith("up{")
         and "rasa" in by_name["ReplicaDown"]["expr"]
     )
+    assert "mall_outreach_oldest_due_seconds" in by_name["OutreachBacklog"]["expr"]
+    assert "assistant_event_broker_unpublished" in by_name["EventBrokerUnreachable"]["expr"]
+    assert "assistant_event_queue_messages" in by_name["EventQueueBacklog"]["expr"]
 
 
 def test_the_metric_name_check_can_tell_a_typo() -> None:
@@ -124,7 +131,7 @@ def test_promtool_accepts_the_rules() -> None:
         ["promtool", "check", "rules", str(RULES)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 8 rules found" in result.stdout
+    assert "SUCCESS: 11 rules found" in result.stdout
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")

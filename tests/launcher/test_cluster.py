@@ -50,6 +50,9 @@ def test_two_of_each_behind_the_balancer_on_the_shared_stores(tmp_path: Path) ->
     assert (
         env["MALL_CACHE_REDIS_URL"] == env["MALL_CHANGES_REDIS_URL"] == "redis://127.0.0.1:6379/1"
     )
+    # A resend to the other replica is recognised: both channels check in Redis.
+    assert env["WECHAT_REDIS_URL"] == env["WEB_REDIS_URL"] == "redis://127.0.0.1:6379/2"
+    assert (env["RABBITMQ_QUEUE"], env["RABBITMQ_EXCHANGE"]) == ("rasa_events", "rasa-exchange")
 
 
 def test_the_balancer_config_points_at_the_replicas_on_loopback(tmp_path: Path) -> None:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import re
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy import update
 
 from mall.app import create_app
 from mall.db import Database
+from mall.models import OutreachJob, utcnow
+from mall.services.profiles import ensure_customer
 from monitoring import asgi
 from monitoring.access import MetricsSettings
 from tests.mall.fixtures import AUTH, settings_for
@@ -121,3 +126,38 @@ def test_a_bare_app_gets_the_same_guard() -> None:
     assert call(app, "127.0.0.1", "GET", "/metrics").status_code == 404
     good = call(app, "127.0.0.1", "GET", "/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert good.status_code == 200
+
+
+def test_the_outreach_backlog_is_read_from_the_database_at_scrape_time(
+    mall: Any, database: Database
+) -> None:
+    now = utcnow()
+    jobs = [  # (status, due): only what is due and undecided counts
+        ("pending", now - timedelta(minutes=40)),
+        ("pending", now - timedelta(minutes=5)),
+        ("claimed", now - timedelta(minutes=1)),
+        ("pending", now + timedelta(hours=2)),  # postponed: not due yet
+        ("sent", now - timedelta(days=1)),
+        ("skipped", now - timedelta(days=1)),
+    ]
+    with database.write_session() as session:
+        ensure_customer(session=session, customer_id="web-backlog-1")
+        for n, (status, due) in enumerate(jobs):
+            session.add(
+                OutreachJob(
+                    customer_id="web-backlog-1",
+                    rule_id="r",
+                    cause=f"c{n}",
+                    due_at=due,
+                    status=status,
+                )
+            )
+    scraped = call(mall, "127.0.0.1", "GET", "/metrics").text
+    assert 'mall_outreach_jobs_due{status="pending"} 2.0' in scraped
+    assert 'mall_outreach_jobs_due{status="claimed"} 1.0' in scraped
+    [late] = re.findall(r"^mall_outreach_oldest_due_seconds (\S+)$", scraped, re.M)
+    assert 40 * 60 <= float(late) < 41 * 60
+    with database.write_session() as session:  # the scheduler catches up: nothing is late
+        session.execute(update(OutreachJob).values(status="sent"))
+    assert value("mall_outreach_oldest_due_seconds") == 0.0
+    assert value("mall_outreach_jobs_due", status="pending") == 0.0

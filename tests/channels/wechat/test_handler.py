@@ -11,6 +11,7 @@ import pytest
 from rasa.core.channels.channel import UserMessage
 
 from channels import delivery
+from channels.once import LEASE_SECONDS
 from channels.safety import BUSY_TEXT
 from channels.wechat.errors import OutsideServiceWindow
 from channels.wechat.inbound import UNSUPPORTED_TEXT
@@ -78,7 +79,41 @@ async def test_concurrent_duplicates_reach_rasa_once(make_harness: MakeHarness) 
     fields = harness.account.message("o-customer-3", Content="你好")
     answers = await asyncio.gather(*(harness.post(fields) for _ in range(3)))
     assert harness.rasa.texts == ["你好"]
-    assert sum(answer.body != "success" for answer in answers) == 1
+    # WeChat drops a connection when it retries, so only the latest answer reaches the
+    # customer: every copy carries the one reply Rasa gave, none a second turn.
+    assert {harness.reply_text(answer) for answer in answers} == {"收到：你好"}
+    assert harness.wechat.sent_to("o-customer-3") == []
+
+
+async def test_a_retry_takes_over_a_push_whose_handler_died(make_harness: MakeHarness) -> None:
+    harness = make_harness()
+    fields = harness.account.message("o-customer-31", Content="还在吗")
+    # Another replica claimed the push and was killed: its lease is left, nobody renews it.
+    key = f"wechat:{harness.account.app_id}:seen:msg:{fields['MsgId']}"
+    store = harness.channel.handler.dedupe._store
+    assert await store.claim(key, "pending:dead-replica:1:x", LEASE_SECONDS)
+    started = time.monotonic()
+    retry = await harness.post(fields)
+    assert harness.reply_text(retry) == "收到：还在吗"
+    assert LEASE_SECONDS - 0.5 <= time.monotonic() - started < 4.5  # within WeChat's 5 s
+    assert harness.rasa.texts == ["还在吗"]
+    # The next retry gets the same reply, and Rasa no second turn.
+    assert harness.reply_text(await harness.post(fields)) == "收到：还在吗"
+    assert harness.rasa.texts == ["还在吗"]
+
+
+async def test_a_retry_leaves_a_slow_push_to_its_live_handler(make_harness: MakeHarness) -> None:
+    harness = make_harness(rasa=FakeRasa(delay=2.0 * LEASE_SECONDS), reply_timeout="1.0")
+    fields = harness.account.message("o-customer-32", Content="订单到哪了")
+    first = await harness.post(fields)
+    assert first.body == "success"  # too slow for a passive reply: the API will answer
+    retries = [await harness.post(fields) for _ in range(3)]  # the lease is renewed meanwhile
+    assert [retry.body for retry in retries] == ["success"] * 3
+    await harness.channel.handler.drain()
+    assert harness.rasa.texts == ["订单到哪了"]
+    assert [m["text"]["content"] for m in harness.wechat.sent_to("o-customer-32")] == [
+        "收到：订单到哪了"
+    ]
 
 
 async def test_repeated_event_greets_once(make_harness: MakeHarness) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 
+from channels.once import LEASE_SECONDS
 from channels.wechat import WeChatInput
 from channels.wechat.client import WeChatApi
 from channels.wechat.settings import WeChatSettings
@@ -89,3 +90,19 @@ async def test_processes_share_one_access_token(app_id: str, shared_fake: FakeWe
 async def test_unreachable_redis_still_answers(make_harness: Callable[..., Harness]) -> None:
     harness = make_harness(redis_url="redis://127.0.0.1:9/0")  # nothing listens there
     assert harness.reply_text(await harness.say("o-redis-3", "在吗")) == "收到：在吗"
+
+
+async def test_a_retry_to_another_process_takes_over_from_a_dead_one(
+    app_id: str, shared_fake: FakeWeChat
+) -> None:
+    survivor = process(app_id, shared_fake)
+    fields = survivor.account.message("o-redis-3", Content="充电宝多少钱")
+    # The replica that took the first delivery was killed: its lease is left in Redis.
+    client = redis.Redis.from_url(REDIS_URL)
+    key = f"wechat:{app_id}:seen:msg:{fields['MsgId']}"
+    assert client.set(key, "pending:killed-replica:4242:0", nx=True, ex=LEASE_SECONDS)
+    retry = await survivor.post(fields)
+    assert survivor.reply_text(retry) == "收到：充电宝多少钱"
+    assert len(survivor.rasa.received) == 1
+    assert client.get(key).startswith(b"reply:")  # the outcome replaced the dead lease
+    assert client.ttl(key) > LEASE_SECONDS

@@ -190,8 +190,13 @@ def test_duplicate_pushes_are_answered_once(stack: Stack, fake_api: FakeWeChat) 
     retry = requests.post(customer.url, params=query, data=body, timeout=10)
     assert all(answer.status_code == 200 for answer in [*answers, retry])
     assert user_texts(stack, customer.openid) == ["包邮吗"]
-    replies = [a.text for a in answers if a.text != "success"] + customer.wait_for_api(0, 3)
-    assert len(replies) == 1
+    # WeChat reads only its latest connection for a message: each copy may carry the one
+    # passive reply, and nothing more goes through the API.
+    passive = {
+        customer.account.read_reply(a.text)["Content"] for a in answers if a.text != "success"
+    }
+    sent = customer.wait_for_api(0, 3)
+    assert len(passive) + len(sent) == 1, (passive, sent)
 
 
 def test_slow_answer_arrives_through_the_customer_service_api(

@@ -1,4 +1,9 @@
-"""Short-lived shared state: Redis when configured (several processes), else this process."""
+"""Short-lived state the channels share: Redis when configured (several processes), else this one.
+
+The WeChat channel keeps its deduplication, menu choices and access token here, the web
+channel its duplicate-message check; with several Rasa replicas both need Redis, or a message
+resent to another replica is answered twice.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +32,9 @@ class Store(Protocol):
 
     async def delete(self, key: str) -> None:
         """Forget `key`."""
+
+    async def replace(self, key: str, expected: str, value: str, ttl: int) -> bool:
+        """Set `key` to `value` only while it still holds `expected`; True when it did."""
 
 
 class MemoryStore:
@@ -64,6 +72,13 @@ class MemoryStore:
         """Forget `key`."""
         self._entries.pop(key, None)
 
+    async def replace(self, key: str, expected: str, value: str, ttl: int) -> bool:
+        """Set `key` to `value` only while it still holds `expected`; True when it did."""
+        if await self.get(key) != expected:
+            return False
+        await self.put(key, value, ttl)
+        return True
+
     def _evict(self) -> None:
         now = time.monotonic()
         while self._entries:
@@ -71,6 +86,16 @@ class MemoryStore:
             if expires > now and len(self._entries) <= self._max_entries:
                 break
             del self._entries[oldest_key]
+
+
+# Compare and set in one step: another process may have taken the key in between.
+_REPLACE_IF = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+    redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[3])
+    return 1
+end
+return 0
+"""
 
 
 class RedisStore:
@@ -114,6 +139,14 @@ class RedisStore:
             await self._redis.delete(key)
         except RedisError as exc:
             logger.warning("Redis unavailable, %s not forgotten: %s", key, exc)
+
+    async def replace(self, key: str, expected: str, value: str, ttl: int) -> bool:
+        """Set `key` to `value` only while it holds `expected` (True too when Redis is down)."""
+        try:
+            return bool(await self._redis.eval(_REPLACE_IF, 1, key, expected, value, ttl))
+        except RedisError as exc:
+            logger.warning("Redis unavailable, %s replaced blindly: %s", key, exc)
+            return True
 
     async def close(self) -> None:
         """Close the connections."""
