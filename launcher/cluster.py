@@ -228,7 +228,7 @@ def _retarget(command: list[str], option: str, value: str) -> list[str]:
 
 
 def build_cluster_services(settings: StackSettings, ports: ClusterPorts) -> list[Service]:
-    """mall, actions-1..n, rasa-1..n, the balancer, the desk: in start order."""
+    """mall, actions-1..n, rasa-1..n, the balancer, the desk, the scheduler: in start order."""
     [mall] = build_services(settings, ["mall"])
     services = [mall]
     for index, port in enumerate(ports.actions, start=1):
@@ -253,6 +253,9 @@ def build_cluster_services(settings: StackSettings, ports: ClusterPorts) -> list
         )
     )
     services += build_services(settings, ["desk"])
+    # One scheduler is enough (a second would be harmless: jobs are claimed once); it
+    # triggers offers through the balancer.
+    services += build_services(settings, ["scheduler"])
     return services
 
 

@@ -32,7 +32,7 @@ def test_two_of_each_behind_the_balancer_on_the_shared_stores(tmp_path: Path) ->
     ports = ClusterPorts.around(settings)
     services = {service.name: service for service in build_cluster_services(settings, ports)}
     assert list(services) == [
-        "mall", "actions-1", "actions-2", "rasa-1", "rasa-2", "balancer", "desk",
+        "mall", "actions-1", "actions-2", "rasa-1", "rasa-2", "balancer", "desk", "scheduler",
     ]  # fmt: skip
     for name, port in (("rasa-1", 5105), ("rasa-2", 5106)):
         command = services[name].command
