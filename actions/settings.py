@@ -1,102 +1,98 @@
-"""Action server settings, read once from the environment."""
+"""Action server settings: one typed object, read once from the environment and `.env`."""
 
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from security.dotenv import load_dotenv
-from security.tokens import ENVIRONMENT_VARIABLE, check_environment, resolve_secret
+from pydantic import Field, validator
+
+from security.settings import ProcessSettings, blank_is_default
+from security.tokens import check_environment, resolve_secret
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(ProcessSettings):
     """Where the mall API lives and how long the action server may wait for it."""
 
-    mall_api_url: str = "http://127.0.0.1:5056"
-    # The mall API's service token (MALL_API_TOKEN), sent on every call.
-    mall_api_token: str = field(default="", repr=False)
+    environment: str = Field(default="development", env="MALL_ASSISTANT_ENV")
+    var_dir: Path = Field(default=ROOT / "var", env="MALL_ASSISTANT_VAR")
+    mall_api_url: str = Field(default="http://127.0.0.1:5056", env="MALL_API_URL")
+    # The mall API's service token, sent on every call (resolved by `from_env`).
+    mall_api_token: str = Field(default="", env="MALL_API_TOKEN", repr=False)
     # A customer is waiting on every call: fail fast and answer politely instead.
-    connect_timeout: float = 1.0
-    read_timeout: float = 2.0
+    connect_timeout: float = Field(default=1.0, env="MALL_API_CONNECT_TIMEOUT")
+    read_timeout: float = Field(default=2.0, env="MALL_API_READ_TIMEOUT")
     # Retries apply to idempotent reads only (GET), on connection errors and 5xx.
-    read_retries: int = 2
-    retry_backoff: float = 0.1
+    read_retries: int = Field(default=2, env="MALL_API_RETRIES")
+    retry_backoff: float = Field(default=0.1, env="MALL_API_RETRY_BACKOFF")
     # After this many failed calls in a row, stop calling for `breaker_cooldown` seconds.
-    breaker_threshold: int = 3
-    breaker_cooldown: float = 30.0
+    breaker_threshold: int = Field(default=3, env="MALL_API_BREAKER_THRESHOLD")
+    breaker_cooldown: float = Field(default=30.0, env="MALL_API_BREAKER_COOLDOWN")
     # Offered when not even a handoff can be recorded.
-    hotline: str = "400-800-8888"
+    hotline: str = Field(default="400-800-8888", env="HANDOFF_HOTLINE")
     # Redis for the shared read cache of products and profiles (empty: no cache).
-    cache_redis_url: str = ""
+    cache_redis_url: str = Field(default="", env="MALL_CACHE_REDIS_URL")
+
+    @validator("*", pre=True)
+    def _blank_is_unset(cls, value: Any, field: Any) -> Any:
+        return blank_is_default(value, field.default)
+
+    @validator("environment")
+    def _known_environment(cls, value: str) -> str:
+        return check_environment(value)
+
+    @validator("mall_api_url")
+    def _http_url(cls, value: str) -> str:
+        url = value.strip().rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"MALL_API_URL must be an http(s) URL, got {url!r}")
+        return url
+
+    @validator("connect_timeout", "read_timeout", "retry_backoff", "breaker_cooldown", pre=True)
+    def _positive_seconds(cls, value: Any, field: Any) -> float:
+        name, value = _variable(field), blank_is_default(value, field.default)
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be a number of seconds, got {value!r}") from None
+        if seconds <= 0:
+            raise ValueError(f"{name} must be greater than zero, got {value!r}")
+        return seconds
+
+    @validator("read_retries", "breaker_threshold", pre=True)
+    def _whole_number(cls, value: Any, field: Any) -> int:
+        name, value = _variable(field), blank_is_default(value, field.default)
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise ValueError(f"{name} must be a whole number, got {value!r}") from None
+        if number < 0:
+            raise ValueError(f"{name} must not be negative, got {value!r}")
+        return max(1, number) if field.name == "breaker_threshold" else number
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from `MALL_API_*` variables, refusing malformed values."""
-        env = os.environ if environ is None else environ
-        url = env.get("MALL_API_URL", cls.mall_api_url).strip().rstrip("/")
-        if not url.startswith(("http://", "https://")):
-            raise ValueError(f"MALL_API_URL must be an http(s) URL, got {url!r}")
-        return cls(
-            mall_api_url=url,
-            mall_api_token=_mall_api_token(env),
-            connect_timeout=_positive_float(env, "MALL_API_CONNECT_TIMEOUT", cls.connect_timeout),
-            read_timeout=_positive_float(env, "MALL_API_READ_TIMEOUT", cls.read_timeout),
-            read_retries=_non_negative_int(env, "MALL_API_RETRIES", cls.read_retries),
-            retry_backoff=_positive_float(env, "MALL_API_RETRY_BACKOFF", cls.retry_backoff),
-            breaker_threshold=max(
-                1, _non_negative_int(env, "MALL_API_BREAKER_THRESHOLD", cls.breaker_threshold)
-            ),
-            hotline=env.get("HANDOFF_HOTLINE", "").strip() or cls.hotline,
-            cache_redis_url=env.get("MALL_CACHE_REDIS_URL", "").strip(),
-            breaker_cooldown=_positive_float(
-                env, "MALL_API_BREAKER_COOLDOWN", cls.breaker_cooldown
-            ),
+        """The settings, with MALL_API_TOKEN resolved: in development, when unset, the one
+        `make run` keeps under var/; outside it a missing or weak token is refused."""
+        settings = super().from_env(environ)
+        token = resolve_secret(
+            "MALL_API_TOKEN",
+            settings.mall_api_token,
+            environment=settings.environment,
+            var_dir=settings.var_dir,
         )
+        return settings.copy(update={"mall_api_token": token})
 
 
-def _mall_api_token(env: Mapping[str, str]) -> str:
-    """MALL_API_TOKEN; in development, when unset, the one `make run` keeps under var/."""
-    environment = check_environment(env.get(ENVIRONMENT_VARIABLE))
-    var_dir = Path(env.get("MALL_ASSISTANT_VAR") or ROOT / "var")
-    return resolve_secret(
-        "MALL_API_TOKEN", env.get("MALL_API_TOKEN"), environment=environment, var_dir=var_dir
-    )
+def _variable(field: Any) -> str:
+    return str(field.field_info.extra.get("env") or field.name).upper()
 
 
 @functools.lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """Return the process-wide settings (read from the environment and .env on first use)."""
-    load_dotenv(ROOT / ".env")
     return Settings.from_env()
-
-
-def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if value <= 0:
-        raise ValueError(f"{name} must be greater than zero, got {raw!r}")
-    return value
-
-
-def _non_negative_int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < 0:
-        raise ValueError(f"{name} must not be negative, got {raw!r}")
-    return value

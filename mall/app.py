@@ -176,6 +176,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         # (`/openapi.json`, with the token) and docs/mall-api.md describe every route.
         docs_url=None,
         redoc_url=None,
+        # What every route returns, after FastAPI has checked it against its response_model.
+        default_response_class=MallJSONResponse,
     )
     app.state.settings = settings
     app.state.database = database

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import chain
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
 from sqlalchemy import (
     JSON,
@@ -34,6 +34,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, declarative_base, relationship
 from sqlalchemy.types import TypeDecorator
+
+from mall.schemas import EventType
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -230,23 +232,6 @@ class Customer(Base):
     card = relationship(DistributorCard, lazy="raise")
 
 
-# Everything a channel or the mall may record; `mall.services.events` says who may send what.
-EventType = Literal[
-    "product_view",
-    "add_to_cart",
-    "remove_from_cart",
-    "search",
-    "compare",
-    "share",
-    "card_view",
-    "consult",
-    "coupon_claim",
-    "order",
-    # After-sales signals that flow back to the product's supplier.
-    "stock_inquiry",
-    "complaint",
-    "return_request",
-]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 EVENT_SOURCES = ("mall", "shop", "widget", "wechat")
 

@@ -1,4 +1,9 @@
-"""Request bodies and response shapes, for validation and the OpenAPI schema."""
+"""Request bodies and response shapes: the mall API's contract.
+
+Every route answers through one of these as its `response_model`; the action server's
+client types (actions/clients/models.py) are generated from them, so this module imports
+pydantic only (the action server loads it without the database layer).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,23 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from mall.models import EventType
-
+# Everything a channel or the mall may record; `mall.services.events` says who may send what.
+EventType = Literal[
+    "product_view",
+    "add_to_cart",
+    "remove_from_cart",
+    "search",
+    "compare",
+    "share",
+    "card_view",
+    "consult",
+    "coupon_claim",
+    "order",
+    # After-sales signals that flow back to the product's supplier.
+    "stock_inquiry",
+    "complaint",
+    "return_request",
+]
 Segment = Literal["high_value", "churn_risk", "price_sensitive", "new", "regular"]
 
 
@@ -454,3 +474,84 @@ class SignedInOut(BaseModel):
 
 class LockedOut(ErrorOut):
     retry_after: int = Field(..., description="seconds until the account can sign in again")
+
+
+# ---- recommendations, segments, partners ----
+
+
+class RecommendationOut(BaseModel):
+    id: str
+    name: str
+    price: float
+    reason: str = Field(..., example="买了这款的人也买了")
+
+
+class RecommendationsOut(BaseModel):
+    items: list[RecommendationOut]
+
+
+class SegmentRunOut(BaseModel):
+    version: int
+    computed_at: datetime
+    window_days: int
+    customers: int
+    k: int
+    silhouette: float | None
+    clusters: list[dict[str, Any]] = Field(..., description="the named clusters and sizes")
+    churn_auc: float | None
+
+
+class WinBackCustomerOut(BaseModel):
+    customer_id: str
+    display_name: str
+    segment: Segment
+    churn_probability: float | None
+    reason: str | None
+    last_visit_at: datetime | None
+
+
+class WinBackOut(BaseModel):
+    threshold: float
+    items: list[WinBackCustomerOut]
+
+
+class DistributorStatsOut(BaseModel):
+    card: CardOut
+    days: int
+    customers: int
+    visitors: int
+    chats: int
+    chatting_customers: int
+    coupons_issued: int
+    coupons_redeemed: int
+    orders: int
+    revenue: float
+    buyers: int
+    conversion: float = Field(..., description="share of the card's active customers who bought")
+    segments: dict[Segment, int]
+
+
+class SupplierOut(BaseModel):
+    id: str
+    name: str
+
+
+class BackflowProductOut(BaseModel):
+    product_id: str
+    name: str
+    stock_inquiries: int
+    complaints: dict[str, int] = Field(..., description="by kind, `other` included")
+    return_reasons: dict[str, int]
+
+
+class BackflowTotalsOut(BaseModel):
+    stock_inquiries: int
+    complaints: int
+    returns: int
+
+
+class SupplierBackflowOut(BaseModel):
+    supplier: SupplierOut
+    days: int
+    products: list[BackflowProductOut]
+    totals: BackflowTotalsOut

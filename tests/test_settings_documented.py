@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from actions.settings import Settings as ActionSettings
 from channels.settings import ChannelSettings
 from launcher.settings import ROOT
 
@@ -27,6 +28,9 @@ def variables_read() -> set[str]:
                 found.add(match.group(1) or match.group(2))
     for name, field in ChannelSettings.__fields__.items():
         found.add(str(field.field_info.extra.get("env") or name.upper()))
+    # The BaseSettings objects name their variables in their fields.
+    for settings in (ActionSettings,):
+        found.update(settings.variables())
     return found - FOREIGN
 
 

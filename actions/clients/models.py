@@ -1,12 +1,34 @@
-"""Shapes of the mall API's JSON bodies (see docs/mall-api.md)."""
+"""Shapes of the mall API's JSON bodies, generated from mall/schemas.py: do not edit.
+
+Regenerate with `python scripts/generate_client_models.py`; docs/mall-api.md describes them.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from typing import Literal, TypedDict
+
+EventType = Literal[
+    "product_view",
+    "add_to_cart",
+    "remove_from_cart",
+    "search",
+    "compare",
+    "share",
+    "card_view",
+    "consult",
+    "coupon_claim",
+    "order",
+    "stock_inquiry",
+    "complaint",
+    "return_request",
+]
+
+
+Segment = Literal["high_value", "churn_risk", "price_sensitive", "new", "regular"]
 
 
 class ProductSummary(TypedDict):
-    """A product as listed by search and match."""
+    """The body of the mall's `ProductSummaryOut`."""
 
     id: str
     name: str
@@ -16,7 +38,7 @@ class ProductSummary(TypedDict):
 
 
 class Sku(TypedDict):
-    """One colour/size variant and its stock."""
+    """The body of the mall's `SkuOut`."""
 
     sku_id: str
     color: str | None
@@ -25,7 +47,7 @@ class Sku(TypedDict):
 
 
 class Product(ProductSummary):
-    """A product with everything the product page shows."""
+    """The body of the mall's `ProductOut`."""
 
     category_name: str
     supplier: str
@@ -38,7 +60,7 @@ class Product(ProductSummary):
 
 
 class Guide(TypedDict):
-    """How to use and look after a product, by topic."""
+    """The body of the mall's `GuideOut`."""
 
     product_id: str
     category: str
@@ -46,38 +68,68 @@ class Guide(TypedDict):
 
 
 class ProductResolution(TypedDict):
-    """The product the customer's words name, or near matches when none does."""
+    """The body of the mall's `ResolutionOut`."""
 
     product: Product | None
     suggestions: list[ProductSummary]
 
 
 class Card(TypedDict):
-    """The distributor's business card the customer came through."""
+    """The body of the mall's `CardOut`."""
 
     id: str
     owner_name: str
     shop_name: str
 
 
+class Stats(TypedDict):
+    """The body of the mall's `StatsOut`."""
+
+    card_view: int
+    product_view: int
+    add_to_cart: int
+    consult: int
+    order: int
+    remove_from_cart: int
+    search: int
+    compare: int
+    share: int
+    coupon_claim: int
+    stock_inquiry: int
+    complaint: int
+    return_request: int
+
+
 class Profile(TypedDict):
-    """A customer's card profile: who they are and how they behave."""
+    """The body of the mall's `ProfileOut`."""
 
     customer_id: str
     display_name: str
-    channel: str
+    channel: Literal["wechat", "web"]
     card: Card | None
     interests: list[str]
-    segment: Literal["high_value", "churn_risk", "price_sensitive", "new", "regular"]
+    segment: Segment
     last_visit_at: str | None
-    stats: dict[str, int]
+    stats: Stats
+    segment_reason: str | None
+    segment_version: int | None
+    segment_computed_at: str | None
+    top_interests: list[str]
+    lifetime_value: float
+    preferred_channel: Literal["wechat", "web"]
+    churn_probability: float | None
+    opt_outs: list[str]
 
 
-EventType = Literal["card_view", "product_view", "add_to_cart", "consult", "order"]
+class EventRecorded(TypedDict):
+    """The body of the mall's `EventRecordedOut`."""
+
+    ok: bool
+    segment: Segment
 
 
 class OrderItem(TypedDict):
-    """One line of an order."""
+    """The body of the mall's `OrderItemOut`."""
 
     product_id: str
     name: str
@@ -87,8 +139,17 @@ class OrderItem(TypedDict):
     price: float
 
 
+class Address(TypedDict):
+    """The body of the mall's `AddressOut`."""
+
+    name: str
+    phone: str
+    region: str
+    detail: str
+
+
 class LogisticsEvent(TypedDict):
-    """One step of a parcel's journey."""
+    """The body of the mall's `LogisticsEventOut`."""
 
     time: str
     description: str
@@ -96,7 +157,7 @@ class LogisticsEvent(TypedDict):
 
 
 class Logistics(TypedDict):
-    """Courier, tracking number and events (newest first)."""
+    """The body of the mall's `LogisticsOut`."""
 
     courier: str
     tracking_no: str
@@ -104,21 +165,35 @@ class Logistics(TypedDict):
 
 
 class Order(TypedDict):
-    """A customer's order and what its status allows."""
+    """The body of the mall's `OrderOut`."""
 
     id: str
-    status: str
+    status: Literal[
+        "pending_payment",
+        "paid",
+        "shipped",
+        "delivered",
+        "completed",
+        "cancelled",
+        "refunding",
+        "refunded",
+    ]
     status_name: str
     created_at: str
     total: float
+    goods_amount: float
+    shipping_fee: float
+    discount: float
     items: list[OrderItem]
-    address: dict[str, Any]
+    address: Address
     logistics: Logistics | None
-    allowed_actions: list[str]
+    allowed_actions: list[
+        Literal["cancel", "change_address", "change_sku", "refuse_delivery", "return", "exchange"]
+    ]
 
 
 class CouponTemplate(TypedDict):
-    """A kind of coupon the mall hands out."""
+    """The body of the mall's `TemplateOut`."""
 
     id: str
     name: str
@@ -136,14 +211,14 @@ class CouponTemplate(TypedDict):
 
 
 class BestCoupon(TypedDict):
-    """The best coupon template for a customer (and product), with what it saves."""
+    """The body of the mall's `BestOfferOut`."""
 
     template: CouponTemplate | None
     saving: float
 
 
 class Coupon(TypedDict):
-    """A coupon issued to a customer."""
+    """The body of the mall's `CouponOut`."""
 
     code: str
     template_id: str
@@ -151,13 +226,16 @@ class Coupon(TypedDict):
     kind: Literal["instant", "threshold"]
     amount: float
     threshold: float | None
-    status: str
+    status: Literal["issued", "used", "expired"]
     issued_at: str
-    valid_until: str
+    valid_until: str | None
     used_at: str | None
+    order_id: str | None
 
 
 class Availability(TypedDict):
+    """The body of the mall's `AvailabilityOut`."""
+
     available: bool
     in_service_hours: bool
     agents_online: int
@@ -167,7 +245,16 @@ class Availability(TypedDict):
     hotline: str
 
 
+class HandoffAgent(TypedDict):
+    """The body of the mall's `HandoffAgentOut`."""
+
+    id: int
+    display_name: str
+
+
 class Handoff(TypedDict):
+    """The body of the mall's `HandoffOut`."""
+
     id: int
     sender_id: str
     channel: str
@@ -176,9 +263,26 @@ class Handoff(TypedDict):
     reasons: list[str]
     offline: bool
     created_at: str
+    claimed_at: str | None
+    closed_at: str | None
+    agent: HandoffAgent | None
+    customer_name: str | None
+    notes_count: int
 
 
 class HandoffOpened(TypedDict):
+    """The body of the mall's `HandoffOpenedOut`."""
+
     handoff: Handoff
     created: bool
     availability: Availability
+
+
+class Note(TypedDict):
+    """The body of the mall's `NoteOut`."""
+
+    id: int
+    kind: str
+    text: str
+    phone: str | None
+    created_at: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -10,7 +11,7 @@ from fastapi.responses import Response
 from mall import schemas
 from mall.errors import InvalidCredentials, Locked
 from mall.models import Agent, utcnow
-from mall.routes.deps import DatabaseDep, ok
+from mall.routes.deps import DatabaseDep
 from mall.routes.handoffs import AgentSession, signed_in
 from mall.services import agents
 
@@ -37,7 +38,7 @@ def agent_view(agent: Agent) -> dict[str, object]:
         429: {"model": schemas.LockedOut, "description": "locked after repeated failures"},
     },
 )
-def sign_in(request: Request, database: DatabaseDep, body: schemas.SignInIn) -> Response:
+def sign_in(request: Request, database: DatabaseDep, body: schemas.SignInIn) -> dict[str, Any]:
     """Check an agent's password and start a session (the desk keeps the token in a cookie)."""
     settings = request.app.state.settings.handoff
     with database.write_session() as session:
@@ -66,14 +67,14 @@ def sign_in(request: Request, database: DatabaseDep, body: schemas.SignInIn) -> 
         )
     if content is None:
         raise InvalidCredentials("账号或密码不正确")
-    return ok(content, status_code=201)
+    return content
 
 
 @router.get("/me", response_model=schemas.AgentOut, responses={401: {"model": schemas.ErrorOut}})
-def current_agent(database: DatabaseDep, agent_session: AgentSession) -> Response:
+def current_agent(database: DatabaseDep, agent_session: AgentSession) -> dict[str, Any]:
     """The agent of a live session (and they count as online from now)."""
     with database.write_session() as session:
-        return ok(agent_view(signed_in(session, agent_session, role=None)))
+        return agent_view(signed_in(session, agent_session, role=None))
 
 
 @router.delete("/me", status_code=204)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from mall import changes, schemas, views
 from mall.models import utcnow
-from mall.routes.deps import CustomerId, DatabaseDep, Responses, ok
+from mall.routes.deps import CustomerId, DatabaseDep, Responses
 from mall.services import coupons
 from monitoring.metrics import COUPONS_ISSUED
 
@@ -26,12 +26,12 @@ def best_offer(
     database: DatabaseDep,
     customer_id: CustomerId,
     product_id: Annotated[str | None, Query(max_length=32)] = None,
-) -> Response:
+) -> dict[str, Any]:
     """The coupon that saves this customer most on one unit of the product."""
     with database.read_session() as session:
         offer = coupons.best_offer(session=session, customer_id=customer_id, product_id=product_id)
         template = views.template(offer.template) if offer.template is not None else None
-    return ok({"template": template, "saving": views.money(offer.saving)})
+    return {"template": template, "saving": views.money(offer.saving)}
 
 
 @router.post(
@@ -40,7 +40,9 @@ def best_offer(
     response_model=schemas.CouponOut,
     responses={**CONFLICT, 200: {"model": schemas.CouponOut, "description": "key seen before"}},
 )
-def issue_coupon(database: DatabaseDep, customer_id: CustomerId, body: schemas.IssueIn) -> Response:
+def issue_coupon(
+    database: DatabaseDep, customer_id: CustomerId, body: schemas.IssueIn, response: Response
+) -> dict[str, Any]:
     """Issue a coupon: 201 when new, 200 with the same coupon for a key seen before."""
     with database.write_session() as session:
         issued = coupons.issue_coupon(
@@ -52,25 +54,27 @@ def issue_coupon(database: DatabaseDep, customer_id: CustomerId, body: schemas.I
     if issued.created:
         COUPONS_ISSUED.inc()
         changes.announce("profile", customer_id)
-    return ok(views.coupon(issued.coupon, utcnow()), status_code=201 if issued.created else 200)
+    else:
+        response.status_code = 200
+    return views.coupon(issued.coupon, utcnow())
 
 
 @router.get("/customers/{customer_id}/coupons", response_model=schemas.CouponsOut)
-def list_coupons(database: DatabaseDep, customer_id: CustomerId) -> Response:
+def list_coupons(database: DatabaseDep, customer_id: CustomerId) -> dict[str, Any]:
     """The customer's coupons, newest first."""
     now = utcnow()
     with database.read_session() as session:
         items = coupons.list_coupons(session=session, customer_id=customer_id)
-        return ok({"items": [views.coupon(c, now) for c in items]})
+        return {"items": [views.coupon(c, now) for c in items]}
 
 
 @router.post("/coupons/{code}/redeem", response_model=schemas.CouponOut, responses=CONFLICT)
 def redeem_coupon(
     database: DatabaseDep, code: str, body: schemas.RedeemIn | None = None
-) -> Response:
+) -> dict[str, Any]:
     """Mark the coupon used (409 already_used or expired)."""
     order_id = body.order_id if body is not None else None
     with database.write_session() as session:
         coupon = coupons.redeem_coupon(session=session, code=code, order_id=order_id)
         content = views.coupon(coupon, utcnow())
-    return ok(content)
+    return content

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import Response
 
 from mall import changes, schemas, views
 from mall.experiments import ExperimentBook
-from mall.routes.deps import CustomerId, DatabaseDep, ok
+from mall.routes.deps import CustomerId, DatabaseDep
 from mall.services import card, profiles, recommendations
 from mall.services.outreach import record_exposure
 
@@ -19,12 +18,12 @@ router = APIRouter(prefix="/customers/{customer_id}", tags=["customers"])
 @router.get(
     "/profile", response_model=schemas.ProfileOut, responses={404: {"model": schemas.ErrorOut}}
 )
-def get_profile(database: DatabaseDep, customer_id: CustomerId) -> Response:
+def get_profile(database: DatabaseDep, customer_id: CustomerId) -> dict[str, Any]:
     """The customer's AI business card: profile, segment and why, interests, value."""
     with database.read_session() as session:
         found = profiles.get_profile(session=session, customer_id=customer_id)
         details = card.card_details(session=session, customer=found.customer)
-        return ok(views.profile(found.customer, found.stats, details))
+        return views.profile(found.customer, found.stats, details)
 
 
 @router.post(
@@ -35,7 +34,7 @@ def get_profile(database: DatabaseDep, customer_id: CustomerId) -> Response:
 )
 def record_event(
     database: DatabaseDep, customer_id: CustomerId, event: schemas.EventIn
-) -> Response:
+) -> dict[str, Any]:
     """Log a behaviour event (creating the customer if new) and return the segment."""
     with database.write_session() as session:
         segment = profiles.record_event(
@@ -46,47 +45,47 @@ def record_event(
             properties=dict(event.properties) if event.properties else None,
         )
     changes.announce("profile", customer_id)
-    return ok({"ok": True, "segment": segment}, status_code=201)
+    return {"ok": True, "segment": segment}
 
 
-@router.get("/recommendations")
+@router.get("/recommendations", response_model=schemas.RecommendationsOut)
 def get_recommendations(
     database: DatabaseDep,
     customer_id: CustomerId,
     product_id: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=10)] = 3,
-) -> Response:
+) -> dict[str, Any]:
     """Products for this customer, from behaviour (co-bought, co-viewed, their categories)."""
     with database.read_session() as session:
         items = recommendations.recommend(
             session=session, customer_id=customer_id, product_id=product_id, limit=limit
         )
-    return ok({"items": items})
+    return {"items": items}
 
 
 OptOutKind = Annotated[schemas.OptOut, Path(description="what the customer opts out of")]
 
 
 @router.put("/opt-outs/{kind}", response_model=schemas.OptOutsOut)
-def opt_out(database: DatabaseDep, customer_id: CustomerId, kind: OptOutKind) -> Response:
+def opt_out(database: DatabaseDep, customer_id: CustomerId, kind: OptOutKind) -> dict[str, Any]:
     """Stop `kind` for the customer ("marketing": every proactive message); idempotent."""
     return _change_opt_outs(database, customer_id, kind, add=True)
 
 
 @router.delete("/opt-outs/{kind}", response_model=schemas.OptOutsOut)
-def opt_in(database: DatabaseDep, customer_id: CustomerId, kind: OptOutKind) -> Response:
+def opt_in(database: DatabaseDep, customer_id: CustomerId, kind: OptOutKind) -> dict[str, Any]:
     """Undo an opt-out ("恢复推送"); idempotent."""
     return _change_opt_outs(database, customer_id, kind, add=False)
 
 
-def _change_opt_outs(database: Any, customer_id: str, kind: str, *, add: bool) -> Response:
+def _change_opt_outs(database: Any, customer_id: str, kind: str, *, add: bool) -> dict[str, Any]:
     with database.write_session() as session:
         customer = profiles.ensure_customer(session=session, customer_id=customer_id, lock=True)
         current = [item for item in (customer.opt_outs or []) if item != kind]
         customer.opt_outs = sorted(current + [kind]) if add else current
         opt_outs = list(customer.opt_outs)
     changes.announce("profile", customer_id)
-    return ok({"customer_id": customer_id, "opt_outs": opt_outs})
+    return {"customer_id": customer_id, "opt_outs": opt_outs}
 
 
 @router.post(
@@ -94,7 +93,7 @@ def _change_opt_outs(database: Any, customer_id: str, kind: str, *, add: bool) -
 )
 def expose(
     request: Request, database: DatabaseDep, customer_id: CustomerId, body: schemas.ExposureIn
-) -> Response:
+) -> dict[str, Any]:
     """Which variant of `line` the customer sees; the first exposure is recorded and kept.
 
     Assignment hashes the experiment and customer ids (mall/experiments.py), so every replica
@@ -104,7 +103,7 @@ def expose(
     book: ExperimentBook = request.app.state.experiments
     experiment = book.for_line(body.line)
     if experiment is None:
-        return ok({"experiment": None, "variant": None, "show": None, "control": None})
+        return {"experiment": None, "variant": None, "show": None, "control": None}
     with database.write_session() as session:
         profiles.ensure_customer(session=session, customer_id=customer_id)
         variant = record_exposure(session, experiment=experiment, customer_id=customer_id)
@@ -114,11 +113,9 @@ def expose(
         if variant in live
         else (experiment.control.id if experiment.control.id in live else None)
     )
-    return ok(
-        {
-            "experiment": experiment.id,
-            "variant": variant,
-            "show": show,
-            "control": experiment.control.id,
-        }
-    )
+    return {
+        "experiment": experiment.id,
+        "variant": variant,
+        "show": show,
+        "control": experiment.control.id,
+    }

@@ -1,10 +1,9 @@
 """Shared request plumbing: the database dependency, path parameters, JSON responses.
 
-Routes open their session inside the endpoint and return a ready `JSONResponse`: a
-generator dependency and FastAPI's response re-validation would each add a thread hop
-or a full re-encoding to every request, and this service answers within a per-turn
-latency budget. The response models still document every route in the OpenAPI schema,
-and the tests check real responses against them.
+Routes open their session inside the endpoint (a generator dependency would add a thread
+hop to every request) and return a plain dict; FastAPI checks it against the route's
+`response_model` (mall/schemas.py, the API's contract) and renders it with
+`MallJSONResponse`, so no route can answer a shape the schema does not promise.
 """
 
 from __future__ import annotations
@@ -51,8 +50,3 @@ class MallJSONResponse(JSONResponse):
         return json.dumps(
             content, ensure_ascii=False, separators=(",", ":"), default=_encode
         ).encode("utf-8")
-
-
-def ok(content: Any, status_code: int = 200) -> MallJSONResponse:
-    """A JSON response from a view's plain dict."""
-    return MallJSONResponse(content=content, status_code=status_code)

@@ -11,11 +11,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
-from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from mall import schemas
-from mall.routes.deps import DatabaseDep, ok
+from mall.routes.deps import DatabaseDep
 from mall.services import events
 from security.tokens import bearer_token
 
@@ -59,7 +58,7 @@ def ingest(
     database: DatabaseDep,
     body: EventBatchIn,
     authorization: Annotated[str | None, Header(max_length=256)] = None,
-) -> Response:
+) -> dict[str, Any]:
     """Record a batch of behaviour events: all or nothing, each event id at most once."""
     insight = request.app.state.settings.insight
     source = events.source_for_key(insight.event_keys, bearer_token(authorization))
@@ -92,6 +91,4 @@ def ingest(
         result = events.record_batch(
             session=session, source=source, events=incoming, attribution=insight.attribution
         )
-    return ok(
-        {"source": result.source, "accepted": result.accepted, "duplicates": result.duplicates}
-    )
+    return {"source": result.source, "accepted": result.accepted, "duplicates": result.duplicates}

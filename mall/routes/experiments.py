@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
 
 from mall import schemas
 from mall.experiments import ExperimentBook, report
-from mall.routes.deps import DatabaseDep, ok
+from mall.routes.deps import DatabaseDep
 from mall.services.outreach import experiment_counts
 
 router = APIRouter(tags=["experiments"])
 
 
 @router.get("/experiments", response_model=schemas.ExperimentsOut)
-def experiments_report(request: Request, database: DatabaseDep) -> Response:
+def experiments_report(request: Request, database: DatabaseDep) -> dict[str, Any]:
     """What `python -m mall experiments` prints, for the desk: every experiment in force.
 
     Conversions are joined from coupons (`coupon_claim`) and orders (`order_7d`) within 7 days
@@ -51,4 +52,4 @@ def experiments_report(request: Request, database: DatabaseDep) -> Response:
                     ],
                 }
             )
-    return ok({"items": items})
+    return {"items": items}

@@ -17,7 +17,7 @@ from mall import schemas
 from mall.errors import Forbidden, Unauthorized
 from mall.metrics import record_claim_wait
 from mall.models import Agent, Handoff, HandoffNote, HandoffReveal, utcnow
-from mall.routes.deps import DatabaseDep, Responses, ok
+from mall.routes.deps import DatabaseDep, Responses
 from mall.services import agents, handoffs
 from mall.settings import HandoffSettings
 from monitoring.metrics import HANDOFFS_OPENED
@@ -112,11 +112,11 @@ def signed_in(session: Session, token: str, role: str | None = "agent") -> Agent
 
 
 @router.get("/handoffs/availability", response_model=schemas.AvailabilityOut)
-def get_availability(request: Request, database: DatabaseDep) -> Response:
+def get_availability(request: Request, database: DatabaseDep) -> dict[str, Any]:
     """Whether a person can take a conversation now, and the expected wait."""
     with database.read_session() as session:
         state = handoffs.availability(session=session, settings=_settings(request), now=utcnow())
-    return ok(state.as_dict())
+    return state.as_dict()
 
 
 @router.post(
@@ -125,7 +125,9 @@ def get_availability(request: Request, database: DatabaseDep) -> Response:
     response_model=schemas.HandoffOpenedOut,
     responses={200: {"model": schemas.HandoffOpenedOut, "description": "already open"}},
 )
-def open_handoff(request: Request, database: DatabaseDep, body: schemas.HandoffIn) -> Response:
+def open_handoff(
+    request: Request, database: DatabaseDep, body: schemas.HandoffIn, response: Response
+) -> dict[str, Any]:
     """Open a handoff (201), or return the conversation's open one (200)."""
     with database.write_session() as session:
         opened = handoffs.open_handoff(
@@ -143,7 +145,9 @@ def open_handoff(request: Request, database: DatabaseDep, body: schemas.HandoffI
         }
     if opened.created:
         HANDOFFS_OPENED.labels(body.reason).inc()
-    return ok(content, status_code=201 if opened.created else 200)
+    else:
+        response.status_code = 200
+    return content
 
 
 @router.post(
@@ -152,14 +156,14 @@ def open_handoff(request: Request, database: DatabaseDep, body: schemas.HandoffI
     response_model=schemas.NoteOut,
     responses=NOT_FOUND,
 )
-def add_note(database: DatabaseDep, body: schemas.NoteIn, handoff_id: HandoffId) -> Response:
+def add_note(database: DatabaseDep, body: schemas.NoteIn, handoff_id: HandoffId) -> dict[str, Any]:
     """Record a message or call-back number the customer left for the team."""
     with database.write_session() as session:
         note = handoffs.add_note(
             session=session, handoff_id=handoff_id, kind=body.kind, text=body.text, phone=body.phone
         )
         content = note_view(note)
-    return ok(content, status_code=201)
+    return content
 
 
 # ---- the agent desk ----
@@ -172,7 +176,7 @@ def list_handoffs(
         list[str], Query(description="waiting, active and/or closed (default: the open ones)")
     ] = ["waiting", "active"],  # noqa: B006 - FastAPI copies query defaults per request
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> Response:
+) -> dict[str, Any]:
     """Handoffs in the given statuses: longest waiting first; closed ones newest first."""
     wanted = tuple(dict.fromkeys(status))
     if not set(wanted) <= set(handoffs.STATUSES):
@@ -181,20 +185,22 @@ def list_handoffs(
         raise InvalidRequest("status 只能是 waiting、active 或 closed")
     with database.read_session() as session:
         items = handoffs.list_handoffs(session=session, statuses=wanted, limit=limit)
-        return ok({"items": [handoff_view(handoff) for handoff in items]})
+        return {"items": [handoff_view(handoff) for handoff in items]}
 
 
 @router.get("/handoffs/{handoff_id}", response_model=schemas.HandoffDetailOut, responses=NOT_FOUND)
-def get_handoff(database: DatabaseDep, handoff_id: HandoffId) -> Response:
+def get_handoff(database: DatabaseDep, handoff_id: HandoffId) -> dict[str, Any]:
     """One handoff with its context package, notes and the audit of revealed data."""
     with database.read_session() as session:
-        return ok(detail_view(handoffs.get_handoff(session=session, handoff_id=handoff_id)))
+        return detail_view(handoffs.get_handoff(session=session, handoff_id=handoff_id))
 
 
 @router.post(
     "/handoffs/{handoff_id}/claim", response_model=schemas.HandoffDetailOut, responses=AGENT_ERRORS
 )
-def claim(database: DatabaseDep, handoff_id: HandoffId, agent_session: AgentSession) -> Response:
+def claim(
+    database: DatabaseDep, handoff_id: HandoffId, agent_session: AgentSession
+) -> dict[str, Any]:
     """The signed-in agent takes a waiting handoff; of racing agents exactly one wins (409)."""
     with database.write_session() as session:
         agent = signed_in(session, agent_session)
@@ -202,13 +208,15 @@ def claim(database: DatabaseDep, handoff_id: HandoffId, agent_session: AgentSess
         handoff = handoffs.get_handoff(session=session, handoff_id=handoff_id)
         content = detail_view(handoff)
     record_claim_wait(handoff.created_at, handoff.claimed_at)
-    return ok(content)
+    return content
 
 
 @router.post(
     "/handoffs/{handoff_id}/close", response_model=schemas.HandoffClosedOut, responses=AGENT_ERRORS
 )
-def close(database: DatabaseDep, handoff_id: HandoffId, agent_session: AgentSession) -> Response:
+def close(
+    database: DatabaseDep, handoff_id: HandoffId, agent_session: AgentSession
+) -> dict[str, Any]:
     """Close a handoff: the claiming agent's own, or a waiting one any agent has dealt with."""
     with database.write_session() as session:
         agent = signed_in(session, agent_session)
@@ -217,7 +225,7 @@ def close(database: DatabaseDep, handoff_id: HandoffId, agent_session: AgentSess
         )
         session.flush()
         content = {"handoff": handoff_view(handoff), "previous_status": previous}
-    return ok(content)
+    return content
 
 
 @router.post(
@@ -231,7 +239,7 @@ def reveal(
     handoff_id: HandoffId,
     agent_session: AgentSession,
     body: schemas.RevealIn,
-) -> Response:
+) -> dict[str, Any]:
     """Record that the signed-in agent looked at masked personal data (the audit trail)."""
     with database.write_session() as session:
         agent = signed_in(session, agent_session)
@@ -239,4 +247,4 @@ def reveal(
             session=session, handoff_id=handoff_id, agent=agent, target=body.target
         )
         content = reveal_view(record)
-    return ok(content, status_code=201)
+    return content

@@ -7,11 +7,10 @@ from actions.catalogue import ActionProductInfo
 from actions.complaints import ActionComplaint
 from actions.sales import ActionOfferCoupon
 from actions.terms import ActionPaymentMethods, ActionReturnRefund
-from tests.actions.fakes import (
-    FakeMallClient,
+from tests.actions.live_mall import LiveMall
+from tests.actions.trackers import (
     buttons,
     entity,
-    make_order,
     make_tracker,
     run_action,
     slots_of,
@@ -40,7 +39,7 @@ def test_no_selector_no_topic() -> None:
 # ---------------------------------------------------------------- product questions
 
 
-def test_troubleshooting_on_a_product_page_adds_its_own_guidance(mall: FakeMallClient) -> None:
+def test_troubleshooting_on_a_product_page_adds_its_own_guidance(mall: LiveMall) -> None:
     messages, events = run_action(
         ActionProductInfo(mall),
         make_tracker(
@@ -52,12 +51,14 @@ def test_troubleshooting_on_a_product_page_adds_its_own_guidance(mall: FakeMallC
     )
     text = texts(messages)
     assert text.startswith("别着急，声悦Pro降噪蓝牙耳机出现这种情况")
-    assert "连不上时先恢复出厂设置再重新配对。" in text  # the mall's guide for digital goods
+    assert (
+        "长按仓上按键10秒，指示灯白灯闪三下即恢复出厂，再重新配对" in text
+    )  # the mall's guide for this product
     assert {b["payload"] for b in buttons(messages)} == {"/return_refund", "/request_human"}
     assert slots_of(events)["product_id"] == "P1001"
 
 
-def test_troubleshooting_without_a_product_answers_then_asks_which(mall: FakeMallClient) -> None:
+def test_troubleshooting_without_a_product_answers_then_asks_which(mall: LiveMall) -> None:
     messages, events = run_action(
         ActionProductInfo(mall),
         make_tracker(intent="ask_product_info", topic="troubleshooting", text="一直闪红灯怎么回事"),
@@ -67,7 +68,7 @@ def test_troubleshooting_without_a_product_answers_then_asks_which(mall: FakeMal
     assert slots_of(events) == {"pending_question": "info", "answer_topic": "troubleshooting"}
 
 
-def test_naming_the_product_afterwards_keeps_the_question(mall: FakeMallClient) -> None:
+def test_naming_the_product_afterwards_keeps_the_question(mall: LiveMall) -> None:
     messages, events = run_action(
         ActionProductInfo(mall),
         make_tracker(
@@ -78,12 +79,12 @@ def test_naming_the_product_afterwards_keeps_the_question(mall: FakeMallClient) 
             slots={"pending_question": "info", "answer_topic": "troubleshooting"},
         ),
     )
-    assert "连不上时先恢复出厂设置再重新配对。" in texts(messages)
+    assert "长按仓上按键10秒，指示灯白灯闪三下即恢复出厂，再重新配对" in texts(messages)
     assert slots_of(events)["pending_question"] is None
     assert slots_of(events)["answer_topic"] is None
 
 
-def test_compatibility_leads_into_the_specs(mall: FakeMallClient) -> None:
+def test_compatibility_leads_into_the_specs(mall: LiveMall) -> None:
     messages, _ = run_action(
         ActionProductInfo(mall),
         make_tracker(
@@ -101,8 +102,8 @@ def test_compatibility_leads_into_the_specs(mall: FakeMallClient) -> None:
 # ---------------------------------------------------------------- returns, payment, discounts
 
 
-def test_refund_progress_lists_refunds_under_way(mall: FakeMallClient) -> None:
-    mall.orders["cust-1"] = [make_order("O1", "refunding", total=59.0)]
+def test_refund_progress_lists_refunds_under_way(mall: LiveMall) -> None:
+    mall.add_order("cust-1", "O1", "refunding", total=59.0)
     messages, _ = run_action(
         ActionReturnRefund(mall), make_tracker(intent="return_refund", topic="progress")
     )
@@ -112,25 +113,25 @@ def test_refund_progress_lists_refunds_under_way(mall: FakeMallClient) -> None:
     assert "申请售后的步骤" not in text  # only the topic asked about
 
 
-def test_refund_progress_without_refunds_says_so(mall: FakeMallClient) -> None:
+def test_refund_progress_without_refunds_says_so(mall: LiveMall) -> None:
     messages, _ = run_action(
         ActionReturnRefund(mall), make_tracker(intent="return_refund", topic="progress")
     )
     assert "暂时没有查到您正在处理中的退款" in texts(messages)
 
 
-def test_two_topics_of_returns_are_both_answered(mall: FakeMallClient) -> None:
+def test_two_topics_of_returns_are_both_answered(mall: LiveMall) -> None:
     second = {"intent": "return_refund", "topic": "shipping", "confidence": 0.7, "text": "运费谁出"}
     messages, _ = run_action(
         ActionReturnRefund(mall),
         make_tracker(intent="return_refund", topic="how_to", second_request=second),
     )
     text = texts(messages)
-    assert "申请售后的步骤" in text and "退货运费：无理由退货由买家承担运费" in text
+    assert "申请售后的步骤" in text and "退货运费：七天无理由退货由买家承担寄回运费" in text
     assert "您还问到了" not in text  # answered, not offered
 
 
-def test_a_second_request_of_another_intent_is_offered(mall: FakeMallClient) -> None:
+def test_a_second_request_of_another_intent_is_offered(mall: LiveMall) -> None:
     second = {"intent": "ask_shipping", "topic": None, "confidence": 0.8, "text": "运费多少"}
     messages, _ = run_action(
         ActionReturnRefund(mall),
@@ -144,7 +145,7 @@ def test_a_second_request_of_another_intent_is_offered(mall: FakeMallClient) -> 
     assert buttons(messages)[-1]["payload"] == "/ask_shipping"  # as Rasa's NLG fills it in
 
 
-def test_a_second_request_names_its_topic_in_the_button(mall: FakeMallClient) -> None:
+def test_a_second_request_names_its_topic_in_the_button(mall: LiveMall) -> None:
     second = {"intent": "ask_payment", "topic": "invoice", "confidence": 0.8, "text": "发票呢"}
     messages, _ = run_action(
         ActionReturnRefund(mall),
@@ -154,7 +155,7 @@ def test_a_second_request_names_its_topic_in_the_button(mall: FakeMallClient) ->
     assert "「发票」" in texts(messages)
 
 
-def test_invoice_question_gets_the_invoice_answer_only(mall: FakeMallClient) -> None:
+def test_invoice_question_gets_the_invoice_answer_only(mall: LiveMall) -> None:
     messages, _ = run_action(
         ActionPaymentMethods(mall), make_tracker(intent="ask_payment", topic="invoice")
     )
@@ -163,13 +164,17 @@ def test_invoice_question_gets_the_invoice_answer_only(mall: FakeMallClient) -> 
     assert "支付方式" not in text and "分期" not in text
 
 
-def test_payment_without_topic_gives_the_overview(mall: FakeMallClient) -> None:
+def test_payment_without_topic_gives_the_overview(mall: LiveMall) -> None:
     messages, _ = run_action(ActionPaymentMethods(mall), make_tracker(intent="ask_payment"))
     text = texts(messages)
-    assert "支付方式：微信支付、支付宝、银行卡。" in text and "分期：" in text and "发票：" in text
+    assert (
+        "支付方式：微信支付、支付宝、银联云闪付、信用卡。" in text
+        and "分期：" in text
+        and "发票：" in text
+    )
 
 
-def test_price_protection_is_answered_not_a_coupon_offer(mall: FakeMallClient) -> None:
+def test_price_protection_is_answered_not_a_coupon_offer(mall: LiveMall) -> None:
     messages, events = run_action(
         ActionOfferCoupon(mall),
         make_tracker(intent="ask_discount", topic="price_protection", text="降价了能退差价吗"),
@@ -177,22 +182,24 @@ def test_price_protection_is_answered_not_a_coupon_offer(mall: FakeMallClient) -
     text = texts(messages)
     assert "下单后7天内同一商品降价，可以申请退差价" in text
     assert "领取" not in text
-    assert "best_coupon" not in mall.calls
+    assert not any(call.endswith("/coupons/best") for call in mall.calls)
     assert slots_of(events).get("sales_stage") is None
 
 
-def test_promotions_come_from_the_mall(mall: FakeMallClient) -> None:
+def test_promotions_come_from_the_mall(mall: LiveMall) -> None:
     messages, _ = run_action(
         ActionOfferCoupon(mall), make_tracker(intent="ask_discount", topic="promotion")
     )
-    assert "全场满199减20元；新客首单立减10元" in texts(messages)
+    assert "全场实付满199减20元、满399减50元，可与店铺优惠券叠加；新客首单立减10元" in texts(
+        messages
+    )
 
 
 # ---------------------------------------------------------------- complaints
 
 
 def test_defect_complaint_apologises_and_offers_the_after_sales_path(
-    mall: FakeMallClient,
+    mall: LiveMall,
 ) -> None:
     messages, events = run_action(
         ActionComplaint(mall),
@@ -210,14 +217,14 @@ def test_defect_complaint_apologises_and_offers_the_after_sales_path(
     assert slots_of(events)["product_id"] == "P1001"
 
 
-def test_wrong_item_gets_its_own_apology(mall: FakeMallClient) -> None:
+def test_wrong_item_gets_its_own_apology(mall: LiveMall) -> None:
     messages, _ = run_action(
         ActionComplaint(mall), make_tracker(intent="complaint", topic="wrong_item")
     )
     assert texts(messages).startswith("非常抱歉给您发错了")
 
 
-def test_a_threat_goes_to_a_person(mall: FakeMallClient) -> None:
+def test_a_threat_goes_to_a_person(mall: LiveMall) -> None:
     messages, events = run_action(
         ActionComplaint(mall), make_tracker(intent="complaint", topic="threat")
     )

@@ -16,7 +16,8 @@ from actions.base import SORRY_RESPONSE, MallAction
 from actions.clients.mall import default_mall_client
 from actions.sales import ActionQuotePrice, ActionWelcome
 from actions.settings import get_settings
-from tests.actions.fakes import DOMAIN, FakeMallClient, entity, make_tracker, run_action, texts
+from tests.actions.live_mall import LiveMall
+from tests.actions.trackers import DOMAIN, entity, make_tracker, run_action, texts
 
 
 def test_executor_registers_exactly_the_domain_actions() -> None:
@@ -72,7 +73,7 @@ class ActionHalfThenBug(MallAction):
 
 
 def test_a_bug_gets_a_polite_line_and_no_stack_trace(
-    mall: FakeMallClient, caplog: pytest.LogCaptureFixture
+    mall: LiveMall, caplog: pytest.LogCaptureFixture
 ) -> None:
     messages, events = run_action(ActionHalfThenBug(mall), make_tracker())
     assert [m["response"] for m in messages] == [SORRY_RESPONSE]
@@ -83,7 +84,7 @@ def test_a_bug_gets_a_polite_line_and_no_stack_trace(
 
 
 def test_mall_down_is_logged_with_sender_and_action(
-    mall: FakeMallClient, caplog: pytest.LogCaptureFixture
+    mall: LiveMall, caplog: pytest.LogCaptureFixture
 ) -> None:
     mall.unavailable = True
     run_action(ActionQuotePrice(mall), make_tracker(sender_id="wx-openid-9", text="耳机多少钱"))
@@ -92,7 +93,7 @@ def test_mall_down_is_logged_with_sender_and_action(
     assert "action_quote_price" in warning.getMessage()
 
 
-def test_slow_mall_does_not_block_the_event_loop(mall: FakeMallClient) -> None:
+def test_slow_mall_does_not_block_the_event_loop(mall: LiveMall) -> None:
     mall.delay = 0.1  # every call blocks its thread for 100 ms
     tracker = make_tracker(entities=[entity("product", "耳机")])
 

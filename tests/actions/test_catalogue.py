@@ -5,19 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from actions.catalogue import ActionCheckStock, ActionProductInfo
-from tests.actions.fakes import FakeMallClient, entity, make_tracker, run_action, slots_of, texts
+from tests.actions.live_mall import LiveMall
+from tests.actions.trackers import entity, make_tracker, run_action, slots_of, texts
 
 # ---------------------------------------------------------------- stock
 
 
-def stock(mall: FakeMallClient, **kwargs: Any) -> tuple[str, dict[str, Any]]:
+def stock(mall: LiveMall, **kwargs: Any) -> tuple[str, dict[str, Any]]:
     """Ask the stock question; return the answer text and the slots set."""
     kwargs.setdefault("intent", "ask_stock")
     messages, events = run_action(ActionCheckStock(mall), make_tracker(**kwargs))
     return texts(messages), slots_of(events)
 
 
-def test_stock_per_variant(mall: FakeMallClient) -> None:
+def test_stock_per_variant(mall: LiveMall) -> None:
     text, slots = stock(mall, entities=[entity("product", "耳机")], text="耳机有货吗")
     assert text.splitlines() == [
         "声悦Pro降噪蓝牙耳机库存情况：",
@@ -28,12 +29,12 @@ def test_stock_per_variant(mall: FakeMallClient) -> None:
     assert slots == {"product_id": "P1001", "product": "声悦Pro降噪蓝牙耳机"}
 
 
-def test_stock_of_the_asked_colour(mall: FakeMallClient) -> None:
+def test_stock_of_the_asked_colour(mall: LiveMall) -> None:
     text, _ = stock(mall, entities=[entity("product", "耳机"), entity("color", "白色")])
     assert text == "声悦Pro降噪蓝牙耳机：白色有货。"
 
 
-def test_stock_of_colour_and_size_out_of_stock_lists_alternatives(mall: FakeMallClient) -> None:
+def test_stock_of_colour_and_size_out_of_stock_lists_alternatives(mall: LiveMall) -> None:
     text, _ = stock(
         mall, entities=[entity("product", "T恤"), entity("color", "黑色"), entity("size", "L")]
     )
@@ -42,46 +43,46 @@ def test_stock_of_colour_and_size_out_of_stock_lists_alternatives(mall: FakeMall
     assert "白色L码有货" in others and "黑色L码" not in others
 
 
-def test_stock_loose_colour_word(mall: FakeMallClient) -> None:
+def test_stock_loose_colour_word(mall: LiveMall) -> None:
     text, _ = stock(mall, entities=[entity("product", "耳机"), entity("color", "黑的")])
     assert text == "声悦Pro降噪蓝牙耳机：黑色有货。"
 
 
-def test_stock_size_l_is_not_xl(mall: FakeMallClient) -> None:
+def test_stock_size_l_is_not_xl(mall: LiveMall) -> None:
     text, _ = stock(mall, entities=[entity("product", "T恤"), entity("size", "L")])
     assert "XL" not in text
     assert "白色L码有货" in text
 
 
-def test_stock_low_count_is_shown(mall: FakeMallClient) -> None:
+def test_stock_low_count_is_shown(mall: LiveMall) -> None:
     text, _ = stock(mall, entities=[entity("product", "保温杯"), entity("color", "樱花粉")])
     assert text == "不锈钢保温杯：樱花粉仅剩3件。"
 
 
-def test_stock_unknown_variant_says_so(mall: FakeMallClient) -> None:
+def test_stock_unknown_variant_says_so(mall: LiveMall) -> None:
     text, _ = stock(mall, entities=[entity("product", "耳机"), entity("color", "紫色")])
     assert text.startswith("声悦Pro降噪蓝牙耳机没有紫色这个款式")
     assert "白色有货" in text
 
 
-def test_stock_everything_sold_out(mall: FakeMallClient) -> None:
+def test_stock_everything_sold_out(mall: LiveMall) -> None:
     text, _ = stock(mall, entities=[entity("product", "鲜花饼")])
     assert "全部暂时缺货" in text
 
 
-def test_stock_single_variant_product(mall: FakeMallClient) -> None:
+def test_stock_single_variant_product(mall: LiveMall) -> None:
     text, _ = stock(mall, entities=[entity("product", "枕头")])
     assert text == "记忆棉护颈枕有货。"
 
 
-def test_stock_remembers_colour_for_the_same_product(mall: FakeMallClient) -> None:
+def test_stock_remembers_colour_for_the_same_product(mall: LiveMall) -> None:
     text, _ = stock(
         mall, text="还有吗", slots={"product_id": "P2001", "color": "黑色", "size": "L"}
     )
     assert text.startswith("织锦纯棉圆领T恤：黑色L码暂时缺货")
 
 
-def test_stock_ignores_a_colour_from_another_product(mall: FakeMallClient) -> None:
+def test_stock_ignores_a_colour_from_another_product(mall: LiveMall) -> None:
     text, _ = stock(
         mall,
         entities=[entity("product", "充电器")],
@@ -90,13 +91,13 @@ def test_stock_ignores_a_colour_from_another_product(mall: FakeMallClient) -> No
     assert text == "快充65W氮化镓充电器库存情况：\n白色有货"
 
 
-def test_stock_asks_which_product(mall: FakeMallClient) -> None:
+def test_stock_asks_which_product(mall: LiveMall) -> None:
     text, slots = stock(mall, text="有货吗")
     assert text == "您想查哪款商品的库存呢？"
     assert slots == {"pending_question": "stock"}
 
 
-def test_stock_answer_clears_pending_question(mall: FakeMallClient) -> None:
+def test_stock_answer_clears_pending_question(mall: LiveMall) -> None:
     _, slots = stock(
         mall,
         intent="ask_product_info",
@@ -106,7 +107,7 @@ def test_stock_answer_clears_pending_question(mall: FakeMallClient) -> None:
     assert slots["pending_question"] is None
 
 
-def test_stock_unknown_product_suggests_with_stock_buttons(mall: FakeMallClient) -> None:
+def test_stock_unknown_product_suggests_with_stock_buttons(mall: LiveMall) -> None:
     messages, _ = run_action(
         ActionCheckStock(mall),
         make_tracker(intent="ask_stock", entities=[entity("product", "蓝牙音箱")]),
@@ -115,7 +116,7 @@ def test_stock_unknown_product_suggests_with_stock_buttons(mall: FakeMallClient)
     assert all(b["payload"].startswith('/ask_stock{"product": ') for b in messages[0]["buttons"])
 
 
-def test_stock_when_the_mall_is_down(mall: FakeMallClient) -> None:
+def test_stock_when_the_mall_is_down(mall: LiveMall) -> None:
     mall.unavailable = True
     messages, events = run_action(
         ActionCheckStock(mall), make_tracker(intent="ask_stock", slots={"product_id": "P1001"})
@@ -127,7 +128,7 @@ def test_stock_when_the_mall_is_down(mall: FakeMallClient) -> None:
 # ---------------------------------------------------------------- product info
 
 
-def test_product_info_describes_with_specs(mall: FakeMallClient) -> None:
+def test_product_info_describes_with_specs(mall: LiveMall) -> None:
     messages, events = run_action(
         ActionProductInfo(mall),
         make_tracker(
@@ -141,7 +142,7 @@ def test_product_info_describes_with_specs(mall: FakeMallClient) -> None:
     assert slots_of(events) == {"product_id": "P1003", "product": "极光20000毫安充电宝"}
 
 
-def test_product_info_answers_the_asked_spec_first(mall: FakeMallClient) -> None:
+def test_product_info_answers_the_asked_spec_first(mall: LiveMall) -> None:
     messages, _ = run_action(
         ActionProductInfo(mall),
         make_tracker(
@@ -153,7 +154,7 @@ def test_product_info_answers_the_asked_spec_first(mall: FakeMallClient) -> None
     assert "续航" not in lines[-2]  # not repeated among the other specs
 
 
-def test_product_info_material_question_finds_the_fabric(mall: FakeMallClient) -> None:
+def test_product_info_material_question_finds_the_fabric(mall: LiveMall) -> None:
     messages, _ = run_action(
         ActionProductInfo(mall),
         make_tracker(intent="ask_product_info", text="T恤什么材质的"),
@@ -161,7 +162,7 @@ def test_product_info_material_question_finds_the_fabric(mall: FakeMallClient) -
     assert texts(messages).splitlines()[0] == "织锦纯棉圆领T恤的面料：100%棉"
 
 
-def test_product_info_asks_which_product(mall: FakeMallClient) -> None:
+def test_product_info_asks_which_product(mall: LiveMall) -> None:
     messages, events = run_action(
         ActionProductInfo(mall), make_tracker(intent="ask_product_info", text="什么材质")
     )

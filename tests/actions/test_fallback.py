@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from actions.fallback import ActionFallback
-from tests.actions.fakes import (
-    FakeMallClient,
+from tests.actions.live_mall import LiveMall
+from tests.actions.trackers import (
     buttons,
     entity,
     make_tracker,
@@ -24,7 +24,7 @@ def turn(text: str, bot_action: str) -> list[dict[str, object]]:
     ]
 
 
-def test_first_fallback_gives_the_hint(mall: FakeMallClient) -> None:
+def test_first_fallback_gives_the_hint(mall: LiveMall) -> None:
     tracker = make_tracker(
         intent="nlu_fallback", text="asdf", events=turn("你好", "action_welcome")
     )
@@ -33,7 +33,7 @@ def test_first_fallback_gives_the_hint(mall: FakeMallClient) -> None:
     assert events == []
 
 
-def test_second_fallback_in_a_row_offers_a_human(mall: FakeMallClient) -> None:
+def test_second_fallback_in_a_row_offers_a_human(mall: LiveMall) -> None:
     tracker = make_tracker(
         intent="nlu_fallback", text="qwer", events=turn("asdf", "action_fallback")
     )
@@ -45,21 +45,21 @@ def test_second_fallback_in_a_row_offers_a_human(mall: FakeMallClient) -> None:
     assert events == []
 
 
-def test_fallback_after_an_answered_turn_is_a_first_fallback(mall: FakeMallClient) -> None:
+def test_fallback_after_an_answered_turn_is_a_first_fallback(mall: LiveMall) -> None:
     history = turn("asdf", "action_fallback") + turn("耳机多少钱", "action_quote_price")
     tracker = make_tracker(intent="nlu_fallback", text="zzz", events=history)
     messages, _ = run_action(ActionFallback(mall), tracker)
     assert [m["response"] for m in messages] == ["utter_default"]
 
 
-def test_fallback_at_the_start_of_a_conversation(mall: FakeMallClient) -> None:
+def test_fallback_at_the_start_of_a_conversation(mall: LiveMall) -> None:
     tracker = make_tracker(intent="nlu_fallback", text="zzz", events=[])
     messages, _ = run_action(ActionFallback(mall), tracker)
     assert [m["response"] for m in messages] == ["utter_default"]
     assert mall.calls == []
 
 
-def test_an_order_number_alone_asks_what_about_it(mall: FakeMallClient) -> None:
+def test_an_order_number_alone_asks_what_about_it(mall: LiveMall) -> None:
     messages, events = run_action(
         ActionFallback(mall),
         make_tracker(

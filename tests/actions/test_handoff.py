@@ -8,7 +8,8 @@ from typing import Any
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import ActionHandoff, ActionLeaveMessage, find_phone, masked
-from tests.actions.fakes import DOMAIN, FakeMallClient, make_profile, make_tracker
+from tests.actions.live_mall import LiveMall
+from tests.actions.trackers import DOMAIN, make_tracker
 
 
 def run(action: Any, tracker: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -33,8 +34,8 @@ def angry_history() -> list[dict[str, Any]]:
     ]
 
 
-def test_handoff_pauses_the_bot_and_announces_the_wait(mall: FakeMallClient) -> None:
-    mall.profiles["wx-1"] = make_profile("wx-1", display_name="王女士", segment="high_value")
+def test_handoff_pauses_the_bot_and_announces_the_wait(mall: LiveMall) -> None:
+    mall.add_profile("wx-1", display_name="王女士", segment="high_value")
     tracker = make_tracker(
         sender_id="wx-1",
         intent="complaint",
@@ -48,7 +49,7 @@ def test_handoff_pauses_the_bot_and_announces_the_wait(mall: FakeMallClient) -> 
     assert {"event": "pause", "timestamp": None} in events
     slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
     assert slots["handoff_status"] == "waiting" and slots["handoff_id"] == "1"
-    handoff = mall.handoffs[0]
+    handoff = mall.handoffs()[0]
     assert handoff["reason"] == "angry"
     context = handoff["context"]
     assert context["profile"]["name"] == "王女士" and context["profile"]["segment"] == "high_value"
@@ -58,32 +59,33 @@ def test_handoff_pauses_the_bot_and_announces_the_wait(mall: FakeMallClient) -> 
 
 
 def test_request_human_without_a_policy_reason_is_the_customers_wish(
-    mall: FakeMallClient,
+    mall: LiveMall,
 ) -> None:
     tracker = make_tracker(intent="request_human", text="转人工")
     run(ActionHandoff(mall), tracker)
-    assert mall.handoffs[0]["reason"] == "customer_asked"
+    assert mall.handoffs()[0]["reason"] == "customer_asked"
 
 
 def test_outside_hours_offers_to_take_a_message_and_does_not_pause(
-    mall: FakeMallClient,
+    mall: LiveMall,
 ) -> None:
-    mall.availability.update(available=False, in_service_hours=False, agents_online=0)
+    hours = mall.close_the_desk()
+    mall.agents_away()
     messages, events = run(ActionHandoff(mall), make_tracker(intent="request_human", text="人工"))
     assert messages[0]["response"] == "utter_handoff_outside_hours"
-    assert messages[0]["service_hours"] == "09:00-21:00"
+    assert messages[0]["service_hours"] == hours
     assert all(e["event"] != "pause" for e in events)
     slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
     assert slots["handoff_status"] == "leave_message"
 
 
-def test_nobody_online_in_hours_says_so(mall: FakeMallClient) -> None:
-    mall.availability.update(available=False, agents_online=0)
+def test_nobody_online_in_hours_says_so(mall: LiveMall) -> None:
+    mall.agents_away()
     messages, _ = run(ActionHandoff(mall), make_tracker(intent="request_human", text="人工"))
     assert messages[0]["response"] == "utter_handoff_no_agent"
 
 
-def test_mall_down_gives_the_hotline_not_silence(mall: FakeMallClient) -> None:
+def test_mall_down_gives_the_hotline_not_silence(mall: LiveMall) -> None:
     mall.unavailable = True
     messages, events = run(ActionHandoff(mall), make_tracker(intent="request_human", text="人工"))
     assert messages[0]["response"] == "utter_handoff_failed"
@@ -91,27 +93,35 @@ def test_mall_down_gives_the_hotline_not_silence(mall: FakeMallClient) -> None:
     assert all(e["event"] != "pause" for e in events)
 
 
-def test_left_message_with_a_phone_number_is_a_callback(mall: FakeMallClient) -> None:
+def left_open(mall: LiveMall) -> str:
+    """The id of a handoff opened outside service hours (the customer may leave a message)."""
+    mall.close_the_desk()
+    opened = mall.open_handoff("cust-1", "web", "customer_asked", {})
+    return str(opened["handoff"]["id"])
+
+
+def test_left_message_with_a_phone_number_is_a_callback(mall: LiveMall) -> None:
     tracker = make_tracker(
         intent="inform",
         text="麻烦明天上午打我电话 138 1234 5678",
-        slots={"handoff_status": "leave_message", "handoff_id": "7"},
+        slots={"handoff_status": "leave_message", "handoff_id": left_open(mall)},
     )
     messages, events = run(ActionLeaveMessage(mall), tracker)
-    assert mall.notes[0]["handoff_id"] == 7
-    assert mall.notes[0]["kind"] == "callback" and mall.notes[0]["phone"] == "13812345678"
+    note = mall.notes()[0]
+    assert str(note["handoff_id"]) == tracker.get_slot("handoff_id")
+    assert note["kind"] == "callback" and note["phone"] == "13812345678"
     assert messages[0]["response"] == "utter_callback_recorded"
     assert messages[0]["phone"] == "138****5678"
     assert {"event": "slot", "timestamp": None, "name": "handoff_status", "value": None} in events
 
 
-def test_left_message_without_a_number_is_a_message(mall: FakeMallClient) -> None:
+def test_left_message_without_a_number_is_a_message(mall: LiveMall) -> None:
     tracker = make_tracker(
         text="耳机左边没声音，希望换一个",
-        slots={"handoff_status": "leave_message", "handoff_id": "3"},
+        slots={"handoff_status": "leave_message", "handoff_id": left_open(mall)},
     )
     messages, _ = run(ActionLeaveMessage(mall), tracker)
-    assert mall.notes[0]["kind"] == "message" and mall.notes[0]["phone"] is None
+    assert mall.notes()[0]["kind"] == "message" and mall.notes()[0]["phone"] is None
     assert messages[0]["response"] == "utter_message_recorded"
 
 
@@ -122,7 +132,7 @@ def test_phone_numbers_as_customers_type_them() -> None:
     assert masked("13912345678") == "139****5678"
 
 
-def test_an_open_breaker_hands_off_instead_of_apologising_again(mall: FakeMallClient) -> None:
+def test_an_open_breaker_hands_off_instead_of_apologising_again(mall: LiveMall) -> None:
     from actions.sales import ActionQuotePrice
 
     mall.unavailable = True

@@ -8,7 +8,7 @@ from typing import Any
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.language import ValidateSlotMappings, speaks_english
-from tests.actions.fakes import DOMAIN, make_tracker
+from tests.actions.trackers import DOMAIN, make_tracker
 
 
 def language_after(text: str, written: str | None, slot: str = "zh", **metadata: Any) -> Any:

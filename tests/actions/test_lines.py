@@ -10,7 +10,7 @@ import pytest
 from actions import lines
 from actions.formatting import readable_date, readable_time, variant_label, yuan
 from actions.lines import coupon_terms, coupon_validity, customer_context, render
-from tests.actions.fakes import make_profile
+from tests.actions.trackers import make_profile
 
 PRODUCT = {"name": "声悦Pro降噪蓝牙耳机", "price": 299.0, "list_price": 399.0}
 

@@ -25,7 +25,7 @@ from actions.clients.errors import (
 from actions.clients.mall import MallClient
 from actions.sales import ActionQuotePrice
 from actions.settings import Settings
-from tests.actions.fakes import entity, make_tracker, run_action
+from tests.actions.trackers import entity, make_tracker, run_action
 
 Reply = tuple[int, Any]  # (status, JSON body or raw bytes)
 DROP = (0, None)  # close the connection without answering

@@ -14,12 +14,10 @@ from actions.sales import (
     ActionWelcome,
     coupon_idempotency_key,
 )
-from tests.actions.fakes import (
-    FakeMallClient,
+from tests.actions.live_mall import LiveMall
+from tests.actions.trackers import (
     buttons,
     entity,
-    make_profile,
-    make_template,
     make_tracker,
     run_action,
     slots_of,
@@ -29,7 +27,7 @@ from tests.actions.fakes import (
 # ---------------------------------------------------------------- welcome
 
 
-def test_welcome_without_profile_is_plain(mall: FakeMallClient) -> None:
+def test_welcome_without_profile_is_plain(mall: LiveMall) -> None:
     messages, events = run_action(ActionWelcome(mall), make_tracker(intent="greet", text="你好"))
     assert "欢迎光临" in texts(messages)
     assert events == []
@@ -44,8 +42,8 @@ def test_welcome_without_profile_is_plain(mall: FakeMallClient) -> None:
         ("price_sensitive", "优惠"),
     ],
 )
-def test_welcome_speaks_to_the_segment(mall: FakeMallClient, segment: str, expected: str) -> None:
-    mall.profiles["cust-1"] = make_profile(segment=segment)
+def test_welcome_speaks_to_the_segment(mall: LiveMall, segment: str, expected: str) -> None:
+    mall.add_profile(segment=segment)
     messages, _ = run_action(ActionWelcome(mall), make_tracker(intent="greet", text="在吗"))
     text = texts(messages)
     assert text.startswith("小王")
@@ -53,13 +51,13 @@ def test_welcome_speaks_to_the_segment(mall: FakeMallClient, segment: str, expec
     assert "蓝牙耳机" in text  # first interest
 
 
-def test_welcome_mentions_the_distributor_card(mall: FakeMallClient) -> None:
-    mall.profiles["cust-1"] = make_profile(segment="regular")
+def test_welcome_mentions_the_distributor_card(mall: LiveMall) -> None:
+    mall.add_profile(segment="regular")
     messages, _ = run_action(ActionWelcome(mall), make_tracker(intent="greet"))
     assert "这里是李姐的数码小铺，店主李姐" in texts(messages)
 
 
-def test_welcome_offers_the_price_of_the_page_product(mall: FakeMallClient) -> None:
+def test_welcome_offers_the_price_of_the_page_product(mall: LiveMall) -> None:
     tracker = make_tracker(intent="greet", metadata={"product_id": "P1003"})
     messages, events = run_action(ActionWelcome(mall), tracker)
     assert "极光20000毫安充电宝" in texts(messages)
@@ -68,7 +66,7 @@ def test_welcome_offers_the_price_of_the_page_product(mall: FakeMallClient) -> N
     assert slots_of(events) == {"product_id": "P1003", "product": "极光20000毫安充电宝"}
 
 
-def test_welcome_still_greets_when_the_mall_is_down(mall: FakeMallClient) -> None:
+def test_welcome_still_greets_when_the_mall_is_down(mall: LiveMall) -> None:
     mall.unavailable = True
     tracker = make_tracker(intent="greet", metadata={"product_id": "P1003"})
     messages, events = run_action(ActionWelcome(mall), tracker)
@@ -79,11 +77,12 @@ def test_welcome_still_greets_when_the_mall_is_down(mall: FakeMallClient) -> Non
 # ---------------------------------------------------------------- quote price
 
 
-def test_quote_price_for_a_named_product(mall: FakeMallClient) -> None:
+def test_quote_price_for_a_named_product(mall: LiveMall) -> None:
     tracker = make_tracker(entities=[entity("product", "耳机")], text="耳机多少钱")
     messages, events = run_action(ActionQuotePrice(mall), tracker)
-    card, quote = messages
-    # The product as a card first (widget card, WeChat mini-program card), then the question.
+    # The product as a card first (widget card, WeChat mini-program card), then what others
+    # who viewed it liked (the mall's recommendations), then the question.
+    card, *_suggested, quote = messages
     assert card["custom"] == {
         "type": "product_card",
         "product_id": "P1001",
@@ -105,23 +104,23 @@ def test_quote_price_for_a_named_product(mall: FakeMallClient) -> None:
         "product": "声悦Pro降噪蓝牙耳机",
         "sales_stage": "price_quoted",
     }
-    assert mall.events == [("cust-1", "consult", "P1001")]
+    assert mall.events_of("cust-1") == [("cust-1", "consult", "P1001")]
 
 
-def test_quote_price_without_discount_has_no_saving(mall: FakeMallClient) -> None:
+def test_quote_price_without_discount_has_no_saving(mall: LiveMall) -> None:
     tracker = make_tracker(entities=[entity("product", "运动耳机")])
     messages, _ = run_action(ActionQuotePrice(mall), tracker)
     assert "声悦Air开放式运动耳机现在到手价¥259" in texts(messages)
     assert "原价" not in texts(messages)
 
 
-def test_quote_price_shows_fen_when_the_price_has_them(mall: FakeMallClient) -> None:
+def test_quote_price_shows_fen_when_the_price_has_them(mall: LiveMall) -> None:
     tracker = make_tracker(entities=[entity("product", "褚橙")])
     messages, _ = run_action(ActionQuotePrice(mall), tracker)
     assert "到手价¥69.90，原价¥89，立省¥19.10" in texts(messages)
 
 
-def test_quote_price_clears_a_pending_question(mall: FakeMallClient) -> None:
+def test_quote_price_clears_a_pending_question(mall: LiveMall) -> None:
     tracker = make_tracker(
         intent="ask_product_info",
         entities=[entity("product", "充电宝")],
@@ -131,7 +130,7 @@ def test_quote_price_clears_a_pending_question(mall: FakeMallClient) -> None:
     assert slots_of(events)["pending_question"] is None
 
 
-def test_quote_price_does_not_repeat_unchanged_slots(mall: FakeMallClient) -> None:
+def test_quote_price_does_not_repeat_unchanged_slots(mall: LiveMall) -> None:
     tracker = make_tracker(
         entities=[entity("product", "充电宝")], slots={"sales_stage": "price_quoted"}
     )
@@ -139,15 +138,15 @@ def test_quote_price_does_not_repeat_unchanged_slots(mall: FakeMallClient) -> No
     assert set(slots_of(events)) == {"product_id", "product"}
 
 
-def test_quote_price_asks_which_product(mall: FakeMallClient) -> None:
+def test_quote_price_asks_which_product(mall: LiveMall) -> None:
     tracker = make_tracker(text="多少钱", slots={"sales_stage": "price_quoted"})
     messages, events = run_action(ActionQuotePrice(mall), tracker)
     assert texts(messages) == "您想了解哪款商品的价格呢？"
     assert slots_of(events) == {"pending_question": "price", "sales_stage": None}
-    assert mall.events == []
+    assert mall.events_of("cust-1") == []
 
 
-def test_quote_price_unknown_product_suggests_near_matches(mall: FakeMallClient) -> None:
+def test_quote_price_unknown_product_suggests_near_matches(mall: LiveMall) -> None:
     tracker = make_tracker(entities=[entity("product", "降噪耳塞")], text="降噪耳塞多少钱")
     messages, events = run_action(ActionQuotePrice(mall), tracker)
     assert messages[0]["text"].startswith("抱歉，没有找到“降噪耳塞”")
@@ -161,34 +160,34 @@ def test_quote_price_unknown_product_suggests_near_matches(mall: FakeMallClient)
     assert slots_of(events) == {"pending_question": "price"}
 
 
-def test_quote_price_unknown_product_without_suggestions(mall: FakeMallClient) -> None:
+def test_quote_price_unknown_product_without_suggestions(mall: LiveMall) -> None:
     tracker = make_tracker(entities=[entity("product", "火箭")])
     messages, _ = run_action(ActionQuotePrice(mall), tracker)
     assert messages[0]["buttons"] == []
     assert "换个说法" in messages[0]["text"]
 
 
-def test_quote_price_uses_the_page_product(mall: FakeMallClient) -> None:
+def test_quote_price_uses_the_page_product(mall: LiveMall) -> None:
     tracker = make_tracker(text="这个多少钱", metadata={"product_id": "P6001"})
     messages, events = run_action(ActionQuotePrice(mall), tracker)
     assert "美居空气炸锅5L现在到手价¥299" in texts(messages)
     assert slots_of(events)["product_id"] == "P6001"
 
 
-def test_quote_price_finds_a_product_the_nlu_missed(mall: FakeMallClient) -> None:
+def test_quote_price_finds_a_product_the_nlu_missed(mall: LiveMall) -> None:
     tracker = make_tracker(text="你们那个氮化镓充电器啥价")
     messages, _ = run_action(ActionQuotePrice(mall), tracker)
     assert "快充65W氮化镓充电器现在到手价¥99" in texts(messages)
 
 
-def test_quote_price_remembers_the_product_from_earlier_turns(mall: FakeMallClient) -> None:
+def test_quote_price_remembers_the_product_from_earlier_turns(mall: LiveMall) -> None:
     tracker = make_tracker(text="多少钱", slots={"product_id": "P2001", "product": "T恤"})
     messages, events = run_action(ActionQuotePrice(mall), tracker)
     assert "织锦纯棉圆领T恤现在到手价¥59" in texts(messages)
     assert slots_of(events)["product"] == "织锦纯棉圆领T恤"
 
 
-def test_quote_price_entity_beats_page_and_earlier_product(mall: FakeMallClient) -> None:
+def test_quote_price_entity_beats_page_and_earlier_product(mall: LiveMall) -> None:
     tracker = make_tracker(
         entities=[entity("product", "口红")],
         text="口红多少钱",
@@ -199,7 +198,7 @@ def test_quote_price_entity_beats_page_and_earlier_product(mall: FakeMallClient)
     assert "丝绒哑光口红" in texts(messages)
 
 
-def test_quote_price_page_product_beats_an_earlier_one(mall: FakeMallClient) -> None:
+def test_quote_price_page_product_beats_an_earlier_one(mall: LiveMall) -> None:
     tracker = make_tracker(
         text="多少钱", metadata={"product_id": "P1005"}, slots={"product_id": "P2001"}
     )
@@ -208,7 +207,7 @@ def test_quote_price_page_product_beats_an_earlier_one(mall: FakeMallClient) -> 
     assert slots_of(events)["product_id"] == "P1005"
 
 
-def test_quote_price_ignores_a_page_product_no_longer_sold(mall: FakeMallClient) -> None:
+def test_quote_price_ignores_a_page_product_no_longer_sold(mall: LiveMall) -> None:
     tracker = make_tracker(
         text="多少钱", metadata={"product_id": "P404"}, slots={"product_id": "P2001"}
     )
@@ -216,7 +215,7 @@ def test_quote_price_ignores_a_page_product_no_longer_sold(mall: FakeMallClient)
     assert "织锦纯棉圆领T恤现在到手价¥59" in texts(messages)
 
 
-def test_offer_coupon_for_an_unknown_product_suggests(mall: FakeMallClient) -> None:
+def test_offer_coupon_for_an_unknown_product_suggests(mall: LiveMall) -> None:
     tracker = make_tracker(intent="ask_discount", entities=[entity("product", "降噪耳塞")])
     messages, events = run_action(ActionOfferCoupon(mall), tracker)
     assert messages[0]["text"].startswith("抱歉，没有找到“降噪耳塞”")
@@ -224,7 +223,7 @@ def test_offer_coupon_for_an_unknown_product_suggests(mall: FakeMallClient) -> N
     assert "offered_coupon" not in slots_of(events)
 
 
-def test_quote_price_when_the_mall_is_down(mall: FakeMallClient) -> None:
+def test_quote_price_when_the_mall_is_down(mall: LiveMall) -> None:
     mall.unavailable = True
     tracker = make_tracker(entities=[entity("product", "耳机")])
     messages, events = run_action(ActionQuotePrice(mall), tracker)
@@ -243,16 +242,16 @@ def test_quote_price_when_the_mall_is_down(mall: FakeMallClient) -> None:
     assert events == []
 
 
-def test_quote_price_survives_a_failed_consult_record(mall: FakeMallClient) -> None:
-    mall.failing = {"record_event"}
+def test_quote_price_survives_a_failed_consult_record(mall: LiveMall) -> None:
+    mall.failing = {"/events"}
     tracker = make_tracker(entities=[entity("product", "耳机")])
     messages, events = run_action(ActionQuotePrice(mall), tracker)
     assert "到手价¥299" in texts(messages)
     assert slots_of(events)["sales_stage"] == "price_quoted"
 
 
-def test_quote_price_survives_a_missing_profile_service(mall: FakeMallClient) -> None:
-    mall.failing = {"get_profile"}
+def test_quote_price_survives_a_missing_profile_service(mall: LiveMall) -> None:
+    mall.failing = {"/profile"}
     tracker = make_tracker(entities=[entity("product", "耳机")])
     messages, _ = run_action(ActionQuotePrice(mall), tracker)
     assert "到手价¥299" in texts(messages)
@@ -262,10 +261,8 @@ def test_quote_price_survives_a_missing_profile_service(mall: FakeMallClient) ->
     ("segment", "expected"),
     [("price_sensitive", "省"), ("high_value", "VIP"), ("churn_risk", "好久不见")],
 )
-def test_quote_price_question_fits_the_segment(
-    mall: FakeMallClient, segment: str, expected: str
-) -> None:
-    mall.profiles["cust-1"] = make_profile(segment=segment)
+def test_quote_price_question_fits_the_segment(mall: LiveMall, segment: str, expected: str) -> None:
+    mall.add_profile(segment=segment)
     messages, _ = run_action(
         ActionQuotePrice(mall), make_tracker(entities=[entity("product", "耳机")])
     )
@@ -274,15 +271,15 @@ def test_quote_price_question_fits_the_segment(
 
 
 @pytest.mark.parametrize("typed", ["{{ 7*7 }}", "{{ ''.__class__ }}", "{% raw %}x"])
-def test_customer_text_comes_back_verbatim(mall: FakeMallClient, typed: str) -> None:
+def test_customer_text_comes_back_verbatim(mall: LiveMall, typed: str) -> None:
     tracker = make_tracker(entities=[entity("product", typed)], text=typed)
     messages, _ = run_action(ActionQuotePrice(mall), tracker)
     assert messages[0]["text"].startswith(f"抱歉，没有找到“{typed}”")
     assert "49" not in messages[0]["text"]
 
 
-def test_template_syntax_in_a_display_name_is_not_evaluated(mall: FakeMallClient) -> None:
-    mall.profiles["cust-1"] = make_profile(display_name="{{ 7*7 }}", segment="high_value")
+def test_template_syntax_in_a_display_name_is_not_evaluated(mall: LiveMall) -> None:
+    mall.add_profile(display_name="{{ 7*7 }}", segment="high_value")
     messages, _ = run_action(
         ActionQuotePrice(mall), make_tracker(entities=[entity("product", "耳机")])
     )
@@ -292,8 +289,9 @@ def test_template_syntax_in_a_display_name_is_not_evaluated(mall: FakeMallClient
 # ---------------------------------------------------------------- offer coupon
 
 
-def test_offer_coupon_for_the_quoted_product(mall: FakeMallClient) -> None:
-    mall.templates["T-AUDIO-30"] = make_template()
+def test_offer_coupon_for_the_quoted_product(mall: LiveMall) -> None:
+    mall.withdraw_seeded_coupons()
+    mall.add_template()
     tracker = make_tracker(
         intent="affirm",
         text="要",
@@ -317,10 +315,11 @@ def test_offer_coupon_for_the_quoted_product(mall: FakeMallClient) -> None:
     }
 
 
-def test_offer_coupon_store_wide_without_a_product(mall: FakeMallClient) -> None:
-    mall.templates["T-AUDIO-30"] = make_template()
-    mall.templates["T-ALL-10"] = make_template(
-        id="T-ALL-10",
+def test_offer_coupon_store_wide_without_a_product(mall: LiveMall) -> None:
+    mall.withdraw_seeded_coupons()
+    mall.add_template()
+    mall.add_template(
+        template_id="T-ALL-10",
         name="全场立减券",
         kind="instant",
         amount=10.0,
@@ -338,7 +337,8 @@ def test_offer_coupon_store_wide_without_a_product(mall: FakeMallClient) -> None
     assert slots_of(events)["offered_coupon"] == "T-ALL-10"
 
 
-def test_offer_coupon_honest_when_there_is_none(mall: FakeMallClient) -> None:
+def test_offer_coupon_honest_when_there_is_none(mall: LiveMall) -> None:
+    mall.withdraw_seeded_coupons()
     tracker = make_tracker(
         intent="affirm",
         slots={"product_id": "P1001", "sales_stage": "price_quoted"},
@@ -352,16 +352,18 @@ def test_offer_coupon_honest_when_there_is_none(mall: FakeMallClient) -> None:
     assert "offered_coupon" not in slots_of(events)
 
 
-def test_offer_coupon_skips_a_threshold_the_product_cannot_reach(mall: FakeMallClient) -> None:
-    mall.templates["T-AUDIO-30"] = make_template(product_ids=["P1003"])  # 129 < 199
+def test_offer_coupon_skips_a_threshold_the_product_cannot_reach(mall: LiveMall) -> None:
+    mall.withdraw_seeded_coupons()
+    mall.add_template(product_ids=["P1003"])  # 129 < 199
     tracker = make_tracker(intent="ask_discount", entities=[entity("product", "充电宝")])
     messages, _ = run_action(ActionOfferCoupon(mall), tracker)
     assert "目前没有可以领取的优惠券" in texts(messages)
 
 
-def test_offer_coupon_when_the_mall_is_down(mall: FakeMallClient) -> None:
-    mall.templates["T-AUDIO-30"] = make_template()
-    mall.failing = {"best_coupon"}
+def test_offer_coupon_when_the_mall_is_down(mall: LiveMall) -> None:
+    mall.withdraw_seeded_coupons()
+    mall.add_template()
+    mall.failing = {"/coupons/best"}
     tracker = make_tracker(intent="affirm", slots={"product_id": "P1001"})
     messages, events = run_action(ActionOfferCoupon(mall), tracker)
     assert [m["response"] for m in messages] == ["utter_service_unavailable"]
@@ -382,65 +384,71 @@ def offered(message_id: str = "msg-7", **slots: str) -> object:
     return make_tracker(intent="affirm", text="好的", slots=values, message_id=message_id)
 
 
-def test_issue_coupon_confirms_code_amount_and_date(mall: FakeMallClient) -> None:
-    mall.templates["T-AUDIO-30"] = make_template()
+def test_issue_coupon_confirms_code_amount_and_date(mall: LiveMall) -> None:
+    mall.withdraw_seeded_coupons()
+    mall.add_template()
     messages, events = run_action(ActionIssueCoupon(mall), offered())
     text = texts(messages)
-    code = mall.coupons["cust-1"][0]["code"]
+    code = mall.coupons_of("cust-1")[0]["code"]
     assert f"券码：{code}" in text
     assert "满199减30元" in text
     assert "有效期至2031年1月31日" in text
     assert slots_of(events) == {"issued_coupon": code, "sales_stage": None, "offered_coupon": None}
 
 
-def test_issue_coupon_finds_the_best_when_nothing_was_offered(mall: FakeMallClient) -> None:
-    mall.templates["T-AUDIO-30"] = make_template()
+def test_issue_coupon_finds_the_best_when_nothing_was_offered(mall: LiveMall) -> None:
+    mall.withdraw_seeded_coupons()
+    mall.add_template()
     tracker = make_tracker(intent="affirm", slots={"product_id": "P1001"})
     messages, events = run_action(ActionIssueCoupon(mall), tracker)
-    assert mall.coupons["cust-1"][0]["template_id"] == "T-AUDIO-30"
-    assert slots_of(events)["issued_coupon"] == mall.coupons["cust-1"][0]["code"]
+    assert mall.coupons_of("cust-1")[0]["template_id"] == "T-AUDIO-30"
+    assert slots_of(events)["issued_coupon"] == mall.coupons_of("cust-1")[0]["code"]
 
 
-def test_issue_coupon_with_nothing_to_issue(mall: FakeMallClient) -> None:
+def test_issue_coupon_with_nothing_to_issue(mall: LiveMall) -> None:
+    mall.withdraw_seeded_coupons()
     tracker = make_tracker(intent="affirm", slots={"product_id": "P1001"})
     messages, events = run_action(ActionIssueCoupon(mall), tracker)
     assert "没有可以领取的优惠券" in texts(messages)
     assert "issued_coupon" not in slots_of(events)
 
 
-def test_issue_coupon_limit_reached_shows_the_existing_code(mall: FakeMallClient) -> None:
-    mall.templates["T-AUDIO-30"] = make_template()
+def test_issue_coupon_limit_reached_shows_the_existing_code(mall: LiveMall) -> None:
+    mall.withdraw_seeded_coupons()
+    mall.add_template()
     run_action(ActionIssueCoupon(mall), offered(message_id="msg-1"))
-    first_code = mall.coupons["cust-1"][0]["code"]
+    first_code = mall.coupons_of("cust-1")[0]["code"]
     messages, events = run_action(ActionIssueCoupon(mall), offered(message_id="msg-2"))
     assert "已经领过这张券" in texts(messages)
     assert first_code in texts(messages)
-    assert len(mall.coupons["cust-1"]) == 1
+    assert len(mall.coupons_of("cust-1")) == 1
     assert slots_of(events)["issued_coupon"] == first_code
 
 
-def test_issue_coupon_out_of_stock_apologises(mall: FakeMallClient) -> None:
-    mall.templates["T-AUDIO-30"] = make_template(stock_left=0)
+def test_issue_coupon_out_of_stock_apologises(mall: LiveMall) -> None:
+    mall.withdraw_seeded_coupons()
+    mall.add_template(stock_left=0)
     messages, events = run_action(ActionIssueCoupon(mall), offered())
     assert "领完了" in texts(messages)
     assert "issued_coupon" not in slots_of(events)
     assert slots_of(events)["sales_stage"] is None
 
 
-def test_issue_coupon_withdrawn_template_apologises(mall: FakeMallClient) -> None:
+def test_issue_coupon_withdrawn_template_apologises(mall: LiveMall) -> None:
     messages, events = run_action(ActionIssueCoupon(mall), offered())
     assert "下架" in texts(messages)
     assert slots_of(events) == {"sales_stage": None, "offered_coupon": None}
 
 
-def test_retried_turn_issues_only_once(mall: FakeMallClient) -> None:
-    mall.templates["T-AUDIO-30"] = make_template(per_user_limit=5)
+def test_retried_turn_issues_only_once(mall: LiveMall) -> None:
+    mall.withdraw_seeded_coupons()
+    mall.add_template(per_user_limit=5)
     first, _ = run_action(ActionIssueCoupon(mall), offered(message_id="msg-9"))
     again, _ = run_action(ActionIssueCoupon(mall), offered(message_id="msg-9"))
-    assert len(mall.coupons["cust-1"]) == 1
+    assert len(mall.coupons_of("cust-1")) == 1
     assert texts(first) == texts(again)
     run_action(ActionIssueCoupon(mall), offered(message_id="msg-10"))
-    assert len(mall.coupons["cust-1"]) == 2
+    assert len(mall.coupons_of("cust-1")) == 2
 
 
 def test_idempotency_key_is_stable_per_message() -> None:
@@ -451,8 +459,9 @@ def test_idempotency_key_is_stable_per_message() -> None:
     assert key != coupon_idempotency_key("cust-1", "T-OTHER", "msg-1")
 
 
-def test_issue_coupon_when_the_mall_is_down(mall: FakeMallClient) -> None:
-    mall.templates["T-AUDIO-30"] = make_template()
+def test_issue_coupon_when_the_mall_is_down(mall: LiveMall) -> None:
+    mall.withdraw_seeded_coupons()
+    mall.add_template()
     mall.unavailable = True
     messages, events = run_action(ActionIssueCoupon(mall), offered())
     assert [m["response"] for m in messages] == ["utter_service_unavailable"]
@@ -462,7 +471,7 @@ def test_issue_coupon_when_the_mall_is_down(mall: FakeMallClient) -> None:
 # ---------------------------------------------------------------- decline
 
 
-def test_decline_closes_politely(mall: FakeMallClient) -> None:
+def test_decline_closes_politely(mall: LiveMall) -> None:
     tracker = make_tracker(
         intent="deny",
         slots={"sales_stage": "coupon_offered", "offered_coupon": "T-AUDIO-30", "product": "耳机X"},

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
+from actions.formatting import yuan
 from actions.sales import ActionQuotePrice
 from actions.segment_lines import segment_line
-from tests.actions.fakes import FakeMallClient, entity, make_profile, make_tracker, run_action
+from tests.actions.live_mall import LiveMall
+from tests.actions.trackers import entity, make_profile, make_tracker, run_action
 
 PRODUCT = {"id": "P1001", "name": "声悦Pro降噪蓝牙耳机", "price": 299}
 
 
-def quote(mall: FakeMallClient, **profile: Any) -> list[dict[str, Any]]:
-    mall.profiles["cust-1"] = make_profile(**profile)
+def quote(mall: LiveMall, **profile: Any) -> list[dict[str, Any]]:
+    mall.add_profile(**profile)
     messages, _ = run_action(
         ActionQuotePrice(mall), make_tracker(entities=[entity("product", "耳机")])
     )
@@ -31,15 +34,16 @@ def quote(mall: FakeMallClient, **profile: Any) -> list[dict[str, Any]]:
     ],
 )
 def test_each_segment_hears_its_own_line_between_the_card_and_the_question(
-    mall: FakeMallClient, segment: str, words: str
+    mall: LiveMall, segment: str, words: str
 ) -> None:
-    card, pitch, question = quote(mall, segment=segment)
+    # The mall's recommendations, when it has some, come after the line, before the question.
+    card, pitch, *_suggested, question = quote(mall, segment=segment)
     assert card["custom"]["type"] == "product_card"
     assert pitch["text"].startswith("小王，") and words in pitch["text"]
     assert question["text"].endswith("是否需要优惠?")
 
 
-def test_the_lines_differ_by_segment(mall: FakeMallClient) -> None:
+def test_the_lines_differ_by_segment(mall: LiveMall) -> None:
     lines = {
         s: quote(mall, segment=s)[1]["text"]
         for s in ("high_value", "price_sensitive", "churn_risk", "new")
@@ -49,11 +53,12 @@ def test_the_lines_differ_by_segment(mall: FakeMallClient) -> None:
     assert "券" in lines["price_sensitive"] and "新人礼" in lines["new"]
 
 
-def test_regular_customers_hear_no_extra_line(mall: FakeMallClient) -> None:
-    assert len(quote(mall, segment="regular")) == 2
+def test_regular_customers_hear_no_extra_line(mall: LiveMall) -> None:
+    card, *rest = quote(mall, segment="regular")
+    assert [m["text"] for m in rest[:-1]] == ["看过这款的人还喜欢："]  # recommendations only
 
 
-def test_a_missing_value_gives_the_plain_line(mall: FakeMallClient) -> None:
+def test_a_missing_value_gives_the_plain_line(mall: LiveMall) -> None:
     # No card: the new customer's line names the shop, so it falls back to the plain one.
     pitch = quote(mall, segment="new", card=None)[1]["text"]
     assert pitch == "第一次来吧？首单下单就送新人礼一份。"
@@ -61,9 +66,10 @@ def test_a_missing_value_gives_the_plain_line(mall: FakeMallClient) -> None:
     assert nameless == "今天下单享限时免运费，手慢无哦。"
 
 
-def test_customers_who_opted_out_of_marketing_hear_none(mall: FakeMallClient) -> None:
-    assert len(quote(mall, segment="high_value", opt_outs=["marketing"])) == 2
-    assert len(quote(mall, segment="high_value", opt_outs=["sms"])) == 3
+def test_customers_who_opted_out_of_marketing_hear_none(mall: LiveMall) -> None:
+    # The card, the mall's recommendations, the question: no sales line.
+    assert len(quote(mall, segment="high_value", opt_outs=["marketing"])) == 3
+    assert len(quote(mall, segment="high_value", opt_outs=["sms"])) == 4
 
 
 def test_a_name_with_template_syntax_is_printed_as_written() -> None:
@@ -76,42 +82,41 @@ def test_no_profile_no_line() -> None:
     assert segment_line(None, PRODUCT) is None  # type: ignore[arg-type]
 
 
-SUGGESTED = [
-    {"id": "P1005", "name": "快充65W氮化镓充电器", "price": 99.0, "reason": "买了这款的人也买了"},
-    {"id": "P1003", "name": "极光20000毫安充电宝", "price": 129.5, "reason": "看过这款的人也在看"},
-]
+def suggested_buttons(mall: LiveMall, product_id: str | None) -> list[dict[str, str]]:
+    """The buttons the mall's own recommendations for cust-1 should become."""
+    items = mall.recommend_products("cust-1", product_id)
+    assert items, "the demo data recommends something to go with the product"
+    return [
+        {
+            "title": f"{item['name']} ¥{yuan(item['price'])}",
+            "payload": "/ask_price" + json.dumps({"product": item["name"]}, ensure_ascii=False),
+        }
+        for item in items
+    ]
 
 
 def test_recommendations_come_as_buttons_before_the_price_question(
-    mall: FakeMallClient,
+    mall: LiveMall,
 ) -> None:
-    mall.recommendations["cust-1"] = SUGGESTED
+    mall.add_profile(segment="regular")
+    before = suggested_buttons(mall, "P1001")
     messages = quote(mall, segment="regular")
     more, question = messages[-2], messages[-1]
     # The yes/no question (the domain's utter_quote_price, with its buttons) stays the last
     # menu: WeChat answers menus by position.
     assert question["response"] == "utter_quote_price"
     assert more["text"] == "看过这款的人还喜欢："
-    assert more["buttons"] == [
-        {
-            "title": "快充65W氮化镓充电器 ¥99",
-            "payload": '/ask_price{"product": "快充65W氮化镓充电器"}',
-        },
-        {
-            "title": "极光20000毫安充电宝 ¥129.50",
-            "payload": '/ask_price{"product": "极光20000毫安充电宝"}',
-        },
-    ]
+    # The action asks for them while the consult is being recorded, which may move them.
+    assert more["buttons"] in (before, suggested_buttons(mall, "P1001"))
 
 
-def test_the_welcome_suggests_products_too(mall: FakeMallClient) -> None:
+def test_the_welcome_suggests_products_too(mall: LiveMall) -> None:
     from actions.sales import ActionWelcome
 
-    mall.profiles["cust-1"] = make_profile(segment="regular")
-    mall.recommendations["cust-1"] = SUGGESTED[:1]
+    mall.add_profile(segment="regular")
     messages, _ = run_action(ActionWelcome(mall), make_tracker())
     assert messages[-1]["text"] == "为您挑了几件可能喜欢的："
-    assert [b["title"] for b in messages[-1]["buttons"]] == ["快充65W氮化镓充电器 ¥99"]
+    assert messages[-1]["buttons"] == suggested_buttons(mall, None)
     # From a product's page the welcome offers that product's price, nothing else.
     page = make_tracker(metadata={"product_id": "P1001"})
     messages, _ = run_action(ActionWelcome(mall), page)
@@ -119,8 +124,7 @@ def test_the_welcome_suggests_products_too(mall: FakeMallClient) -> None:
     assert all("为您挑了" not in (m.get("text") or "") for m in messages)
 
 
-def test_no_recommendations_when_the_mall_cannot_say(mall: FakeMallClient) -> None:
-    mall.recommendations["cust-1"] = SUGGESTED
-    mall.failing.add("recommend_products")
+def test_no_recommendations_when_the_mall_cannot_say(mall: LiveMall) -> None:
+    mall.failing.add("/recommendations")
     messages = quote(mall, segment="regular")
     assert messages[-1]["text"].endswith("是否需要优惠?")

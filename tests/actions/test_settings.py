@@ -39,3 +39,17 @@ def test_values_from_the_environment() -> None:
 def test_malformed_values_are_refused_by_name(name: str, value: str) -> None:
     with pytest.raises(ValueError, match=name):
         Settings.from_env({name: value})
+
+
+@pytest.mark.parametrize("token", ["", "changeme", "short-token"])
+def test_production_refuses_a_missing_or_weak_token(token: str) -> None:
+    with pytest.raises(ValueError, match="MALL_API_TOKEN"):
+        Settings.from_env({"MALL_ASSISTANT_ENV": "production", "MALL_API_TOKEN": token})
+
+
+def test_production_takes_a_real_token_and_blank_values_mean_defaults() -> None:
+    token = "a-real-service-token-0123456789"
+    settings = Settings.from_env(
+        {"MALL_ASSISTANT_ENV": "production", "MALL_API_TOKEN": token, "MALL_API_RETRIES": " "}
+    )
+    assert settings.mall_api_token == token and settings.read_retries == 2

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from actions.terms import ActionPaymentMethods, ActionReturnRefund, ActionShippingTerms
-from tests.actions.fakes import (
-    FakeMallClient,
+from tests.actions.live_mall import LiveMall
+from tests.actions.trackers import (
     entity,
-    make_order,
     make_tracker,
     run_action,
     slots_of,
@@ -14,7 +13,7 @@ from tests.actions.fakes import (
 )
 
 
-def test_shipping_terms_in_full(mall: FakeMallClient) -> None:
+def test_shipping_terms_in_full(mall: LiveMall) -> None:
     messages, events = run_action(
         ActionShippingTerms(mall), make_tracker(intent="ask_shipping", text="包邮吗")
     )
@@ -27,7 +26,7 @@ def test_shipping_terms_in_full(mall: FakeMallClient) -> None:
     assert events == []
 
 
-def test_shipping_says_the_product_ships_free(mall: FakeMallClient) -> None:
+def test_shipping_says_the_product_ships_free(mall: LiveMall) -> None:
     messages, events = run_action(
         ActionShippingTerms(mall),
         make_tracker(intent="ask_shipping", entities=[entity("product", "耳机")]),
@@ -36,7 +35,7 @@ def test_shipping_says_the_product_ships_free(mall: FakeMallClient) -> None:
     assert slots_of(events)["product_id"] == "P1001"
 
 
-def test_shipping_says_how_much_is_missing(mall: FakeMallClient) -> None:
+def test_shipping_says_how_much_is_missing(mall: LiveMall) -> None:
     messages, _ = run_action(
         ActionShippingTerms(mall),
         make_tracker(intent="ask_shipping", slots={"product_id": "P7004"}),
@@ -44,30 +43,29 @@ def test_shipping_says_how_much_is_missing(mall: FakeMallClient) -> None:
     assert "婴儿有机米粉¥68，再凑¥31就能包邮" in texts(messages)
 
 
-def test_shipping_when_the_mall_is_down(mall: FakeMallClient) -> None:
+def test_shipping_when_the_mall_is_down(mall: LiveMall) -> None:
     mall.unavailable = True
     messages, events = run_action(ActionShippingTerms(mall), make_tracker(intent="ask_shipping"))
     assert [m["response"] for m in messages] == ["utter_service_unavailable"]
     assert events == []
 
 
-def test_returns_terms_steps(mall: FakeMallClient) -> None:
+def test_returns_terms_steps(mall: LiveMall) -> None:
     messages, _ = run_action(ActionReturnRefund(mall), make_tracker(intent="return_refund"))
     text = texts(messages)
     assert "7天内支持无理由退货" in text
     assert "质量问题15天内" in text
-    assert "买家承担运费" in text
+    assert "买家承担寄回运费" in text
     assert "1-3个工作日内原路退回" in text
-    assert "1. 打开「我的订单」" in text and "3. 填写原因并寄回商品" in text
+    assert "1. 在「我的订单」里找到这笔订单" in text
+    assert "4. 商家签收检查后1-3个工作日内原路退款" in text
     assert "退款进度" not in text
 
 
-def test_returns_shows_refund_progress(mall: FakeMallClient) -> None:
-    mall.orders["cust-1"] = [
-        make_order("O1", "refunding", total=59.0),
-        make_order("O2", "completed"),
-        make_order("O3", "refunded"),
-    ]
+def test_returns_shows_refund_progress(mall: LiveMall) -> None:
+    mall.add_order("cust-1", "O1", "refunding", total=59.0)
+    mall.add_order("cust-1", "O2", "completed")
+    mall.add_order("cust-1", "O3", "refunded")
     messages, _ = run_action(ActionReturnRefund(mall), make_tracker(intent="return_refund"))
     text = texts(messages)
     assert "订单O1（声悦Pro降噪蓝牙耳机，¥59）：退款中" in text
@@ -75,15 +73,15 @@ def test_returns_shows_refund_progress(mall: FakeMallClient) -> None:
     assert "订单O2" not in text
 
 
-def test_returns_terms_survives_orders_being_unavailable(mall: FakeMallClient) -> None:
-    mall.failing = {"list_orders"}
+def test_returns_terms_survives_orders_being_unavailable(mall: LiveMall) -> None:
+    mall.failing = {"/orders"}
     messages, _ = run_action(ActionReturnRefund(mall), make_tracker(intent="return_refund"))
     assert "7天内支持无理由退货" in texts(messages)
 
 
-def test_payment_methods(mall: FakeMallClient) -> None:
+def test_payment_methods(mall: LiveMall) -> None:
     messages, _ = run_action(ActionPaymentMethods(mall), make_tracker(intent="ask_payment"))
     text = texts(messages)
-    assert "支付方式：微信支付、支付宝、银行卡" in text
-    assert "花呗分期" in text
+    assert "支付方式：微信支付、支付宝、银联云闪付、信用卡" in text
+    assert "花呗或信用卡分3/6/12期" in text
     assert "电子普通发票" in text
