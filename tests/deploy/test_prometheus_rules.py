@@ -83,6 +83,9 @@ def test_the_alerts_the_operators_asked_for_are_there() -> None:
         by_name["ReplicaDown"]["expr"].startswith("up{")
         and "rasa" in by_name["ReplicaDown"]["expr"]
     )
+    lag = by_name["AnalyticsBrokerLag"]
+    assert "analytics_broker_lag_seconds" in lag["expr"] and lag["expr"].endswith("> 300")
+    assert "analytics_events_recovered_total" in by_name["AnalyticsEventsLost"]["expr"]
 
 
 def test_the_metric_name_check_can_tell_a_typo() -> None:
@@ -99,7 +102,7 @@ def test_the_scrape_config_loads_the_rules_and_scrapes_every_process() -> None:
     config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
     assert config["rule_files"] == ["alerts.yml"]
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    assert set(jobs) == {"rasa", "actions", "mall", "desk"}
+    assert set(jobs) == {"rasa", "actions", "mall", "desk", "analytics"}
     assert jobs["rasa"]["metrics_path"] == "/webhooks/metrics/"
     assert len(jobs["rasa"]["static_configs"][0]["targets"]) == 2
     for job in jobs.values():  # the token comes from a file, never inline
