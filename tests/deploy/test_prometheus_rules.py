@@ -127,7 +127,7 @@ def test_promtool_accepts_the_rules() -> None:
         ["promtool", "check", "rules", str(RULES)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 8 rules found" in result.stdout
+    assert "SUCCESS: 10 rules found" in result.stdout
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")

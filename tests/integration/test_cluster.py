@@ -52,6 +52,7 @@ def cluster(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     backends = Backends(
         mall_database=f"mall_assistant_test_{uuid.uuid4().hex[:8]}_mall",
         tracker_database=f"mall_assistant_test_{uuid.uuid4().hex[:8]}_rasa",
+        analytics_database=f"mall_assistant_test_{uuid.uuid4().hex[:8]}_analytics",
     )
     try:
         check_backends(backends)
@@ -190,4 +191,10 @@ def test_make_cluster_names_a_missing_store_and_starts_nothing(
     assert "Mall Assistant is running" not in result.stdout
     assert not (tmp_path / "log" / "rasa-1.log").exists()  # nothing was started
     prefix = env["CLUSTER_DB_PREFIX"]
-    drop_databases(Backends(mall_database=f"{prefix}_mall", tracker_database=f"{prefix}_rasa"))
+    drop_databases(
+        Backends(
+            mall_database=f"{prefix}_mall",
+            tracker_database=f"{prefix}_rasa",
+            analytics_database=f"{prefix}_analytics",
+        )
+    )
