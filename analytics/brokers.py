@@ -38,7 +38,7 @@ class PikaSource:
         self.batch = batch
         self._connection: Any = None
         self._channel: Any = None
-        self._queue: Any = None
+        self._queue: Any = None  # set by connect()
 
     async def connect(self) -> None:
         """Connect and declare what Rasa declares (fanout exchange, durable queue, binding)."""
@@ -68,9 +68,10 @@ class PikaSource:
         """Take up to a batch, store it, then acknowledge it; an empty queue: nothing."""
         if self._queue is None:
             await self.connect()
+        queue: Any = self._queue
         messages = []
         for _ in range(self.batch):
-            message = await self._queue.get(no_ack=False, fail=False, timeout=5)
+            message = await queue.get(no_ack=False, fail=False, timeout=5)
             if message is None:
                 break
             messages.append(message)
@@ -118,7 +119,8 @@ class KafkaSource:
         """Consume up to a batch, store it, then commit the offsets."""
         if self._consumer is None:
             self.connect()
-        records = self._consumer.consume(num_messages=self.batch, timeout=1.0)
+        consumer: Any = self._consumer
+        records = consumer.consume(num_messages=self.batch, timeout=1.0)
         bodies = []
         for record in records:
             if record.error():
@@ -129,7 +131,7 @@ class KafkaSource:
         if not bodies:
             return Ingested()
         result = ingest(store, bodies, source=self.name, profiles=profiles)
-        self._consumer.commit(asynchronous=False)
+        consumer.commit(asynchronous=False)
         return result
 
     def close(self) -> None:

@@ -211,7 +211,9 @@ def recover(
     payloads = []
     for row in tracker_events(tracker_db_url, lambda c: c.timestamp >= since):
         payloads.append(_with_sender(row.data, row.sender_id))
-    result = ingest(store, [p for p in payloads if p is not None], source="tracker", profiles=profiles)
+    result = ingest(
+        store, [p for p in payloads if p is not None], source="tracker", profiles=profiles
+    )
     if result.stored:
         ANALYTICS_RECOVERED.inc(result.stored)
         logger.warning(

@@ -169,9 +169,9 @@ def conversation_fact(sender: str, rows: Sequence[Any], profile: Profile) -> dic
         elif row.type == "slot" and row.slot_value is not None:
             if row.slot_name == "sales_stage" and row.slot_value == "price_quoted":
                 stage_rank = max(stage_rank, 1)
-            elif row.slot_name == "sales_stage" and row.slot_value == "coupon_offered":
-                stage_rank, offered = max(stage_rank, 2), True
-            elif row.slot_name == "offered_coupon":
+            elif row.slot_name == "offered_coupon" or (
+                row.slot_name == "sales_stage" and row.slot_value == "coupon_offered"
+            ):
                 stage_rank, offered = max(stage_rank, 2), True
             elif row.slot_name == "issued_coupon":
                 stage_rank, issued = 3, True

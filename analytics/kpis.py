@@ -340,7 +340,9 @@ def facts_report(
 def format_report(report: Report) -> str:
     """The report as text: the KPIs with their targets, the sentiment, then each breakdown."""
     lines = [format_kpis(report.totals, report.since, report.until)]
-    lines.append("  sentiment               " + "  ".join(f"{k} {v}" for k, v in report.sentiment.items()))
+    lines.append(
+        "  sentiment               " + "  ".join(f"{k} {v}" for k, v in report.sentiment.items())
+    )
     for name, rows in report.groups.items():
         columns = ("conversations", "first_response_rate", "handoff_rate", "conversion_rate")
         lines.append("")
@@ -350,7 +352,11 @@ def format_report(report: Report) -> str:
             for column in columns:
                 value = figures.get(column)
                 cells.append(
-                    "-" if value is None else f"{value:.0f}" if column == "conversations" else f"{value:.3f}"
+                    "-"
+                    if value is None
+                    else f"{value:.0f}"
+                    if column == "conversations"
+                    else f"{value:.3f}"
                 )
             lines.append(f"   {key:<22}" + "".join(f"{cell:>22}" for cell in cells))
     return "\n".join(lines)

@@ -139,7 +139,9 @@ def _day(value: str | None, default: date) -> date:
         raise ValueError(f"expected a date like 2026-11-01, got {value[:20]!r}") from None
 
 
-def period(since: str | None, until: str | None, today: date | None = None) -> tuple[datetime, datetime]:
+def period(
+    since: str | None, until: str | None, today: date | None = None
+) -> tuple[datetime, datetime]:
     """[since, until] as whole UTC days (default: the last 30 days); ValueError when bad."""
     today = today or datetime.now(timezone.utc).date()
     last = _day(until, today)

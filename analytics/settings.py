@@ -70,7 +70,9 @@ class KafkaSettings:
     def check(self) -> None:
         """Every problem with these settings, named (SettingsError)."""
         if not self.bootstrap_servers:
-            raise SettingsError("ANALYTICS_BROKER=kafka needs KAFKA_BOOTSTRAP_SERVERS (host:port,...)")
+            raise SettingsError(
+                "ANALYTICS_BROKER=kafka needs KAFKA_BOOTSTRAP_SERVERS (host:port,...)"
+            )
         for server in self.bootstrap_servers.split(","):
             host, _, port = server.strip().rpartition(":")
             if not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -142,7 +144,9 @@ class AnalyticsSettings:
         var = Path(env.get("MALL_ASSISTANT_VAR", "").strip() or REPO_ROOT / "var")
         broker = env.get("ANALYTICS_BROKER", "").strip().lower() or "sql"
         if broker not in BROKERS:
-            raise SettingsError(f"ANALYTICS_BROKER must be one of {', '.join(BROKERS)}, got {broker!r}")
+            raise SettingsError(
+                f"ANALYTICS_BROKER must be one of {', '.join(BROKERS)}, got {broker!r}"
+            )
         user = quote(env.get("RABBITMQ_USER", "").strip() or "guest", safe="")
         password = quote(env.get("RABBITMQ_PASSWORD", "").strip() or "guest", safe="")
         host = env.get("RABBITMQ_HOST", "").strip() or "127.0.0.1"

@@ -207,8 +207,7 @@ class AnalyticsStore:
         with self.engine.connect() as connection:
             return {
                 table.name: int(
-                    connection.execute(sa.select(sa.func.count()).select_from(table)).scalar()
-                    or 0
+                    connection.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0
                 )
                 for table in (events, conversations)
             }

@@ -23,7 +23,10 @@ class AnalyticsApi:
         self.base_url = settings.analytics_api_url
         self.http = session or requests.Session()
         self.http.headers.update(
-            {"Authorization": f"Bearer {settings.analytics_api_token}", "Accept": "application/json"}
+            {
+                "Authorization": f"Bearer {settings.analytics_api_token}",
+                "Accept": "application/json",
+            }
         )
 
     def _get(self, path: str, params: dict[str, str]) -> Any:

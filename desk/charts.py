@@ -60,7 +60,9 @@ def trend(days: Sequence[tuple[str, float, float | None]], height: int = 160) ->
     return Trend(columns=columns, line=line, points=points, height=height, peak=peak)
 
 
-def stacked(parts: Sequence[tuple[str, float]], width: int = WIDTH) -> list[tuple[str, float, float, float]]:
+def stacked(
+    parts: Sequence[tuple[str, float]], width: int = WIDTH
+) -> list[tuple[str, float, float, float]]:
     """(label, value) -> (label, value, x, width) of one stacked bar across `width`."""
     total = sum(value for _, value in parts) or 1.0
     x = 0.0

@@ -126,7 +126,9 @@ def dashboard(request: Request, since: str = "", until: str = "") -> HTMLRespons
     analytics = services(request).analytics
     assert analytics is not None
     try:
-        report = analytics.kpis(first.isoformat(), last.isoformat(), ["day", "distributor", "variant"])
+        report = analytics.kpis(
+            first.isoformat(), last.isoformat(), ["day", "distributor", "variant"]
+        )
         todo = analytics.todo(first.isoformat(), last.isoformat())
     except AnalyticsUnavailable as error:
         logger.error("dashboard figures unavailable: %s", error)
@@ -139,7 +141,9 @@ def dashboard(request: Request, since: str = "", until: str = "") -> HTMLRespons
     for offset in range((last - first).days + 1):
         key = (first + timedelta(days=offset)).isoformat()
         row = days.get(key) or {}
-        day_rows.append((key[5:], float(row.get("conversations") or 0), row.get("first_response_rate")))
+        day_rows.append(
+            (key[5:], float(row.get("conversations") or 0), row.get("first_response_rate"))
+        )
     sentiment = report.get("sentiment") or {}
     context.update(
         report=report,
@@ -147,9 +151,7 @@ def dashboard(request: Request, since: str = "", until: str = "") -> HTMLRespons
         tiles=_tiles(totals, report.get("targets") or {}),
         funnel=funnel([(label, float(totals.get(key) or 0)) for key, label in FUNNEL_NAMES]),
         trend=trend(day_rows),
-        sentiment=stacked(
-            [(SENTIMENT_NAMES.get(k, k), float(v)) for k, v in sentiment.items()]
-        ),
+        sentiment=stacked([(SENTIMENT_NAMES.get(k, k), float(v)) for k, v in sentiment.items()]),
         sentiment_counts=[(SENTIMENT_NAMES.get(k, k), v) for k, v in sentiment.items()],
         distributors=_table(groups.get("distributor") or []),
         variants=_table(groups.get("variant") or []),

@@ -211,6 +211,8 @@ class StackSettings:
             ANALYTICS_HOST="127.0.0.1",
             ANALYTICS_PORT=str(self.analytics_port),
             ANALYTICS_API_URL=self.analytics_url,
+            # The demo agent may open the dashboard; name real supervisors in production.
+            CONSOLE_SUPERVISORS=env.get("CONSOLE_SUPERVISORS") or "demo",
             # No usage reports or crash uploads leave the machine.
             RASA_TELEMETRY_ENABLED="false",
             # Keep TensorFlow quiet and single-process friendly on small machines.

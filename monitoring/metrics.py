@@ -87,6 +87,7 @@ def channel_label(name: str | None) -> str:
     """A channel name from the closed set (anything else: `other`)."""
     return name if name in CHANNELS else "other"
 
+
 # Analytics consumer (`python -m analytics consume`): Rasa's events into the facts store.
 # The `source` label is the broker (sql, pika, kafka) or `tracker` for recovered events.
 ANALYTICS_EVENTS = Counter(

@@ -137,7 +137,10 @@ def test_what_the_broker_missed_is_recovered_and_counted(week: dict[str, str]) -
     assert report(store, week["mall"])[0]["conversations"] == 3
     before = metric("analytics_events_recovered_total")
     recovered = recover(
-        store, week["tracker"], since=SINCE.timestamp() - 7 * 86400, profiles=MallProfiles(week["mall"])
+        store,
+        week["tracker"],
+        since=SINCE.timestamp() - 7 * 86400,
+        profiles=MallProfiles(week["mall"]),
     )
     assert recovered.stored > 0
     assert metric("analytics_events_recovered_total") - before == recovered.stored

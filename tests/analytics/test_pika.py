@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from prometheus_client import REGISTRY
 import rasa.shared.core.events  # noqa: F401  (the broker refers to it; `rasa run` imports it)
+from prometheus_client import REGISTRY
 from rasa.core.brokers.pika import PikaEventBroker
 from rasa.shared.exceptions import ConnectionException
 

@@ -6,9 +6,12 @@ reach the broker's table exactly as `rasa run` publishes them, and the tracker s
 the same events (what the consumer recovers from).
 
 | # | customer (channel, segment, card, variant) | day | what happens |
-| 1 | A web high_value card-li pitch/plain | 11-23 | welcome, price, offer, coupon issued; answered in 2 s; orders 11-24 |
+| 1 | A web high_value card-li pitch/plain | 11-23 | welcome, price, offer, coupon issued;
+|   |                                      |       | answered in 2 s; orders 11-24 |
 | 2 | B wechat new card-li pitch/plain | 11-24 | welcome, price; answered after 90 s |
-| 3 | C web price_sensitive (no card) pitch/warm | 11-25 | angry, handed off (angry), agent after 120 s, handed back; orders 12-05 (too late) |
+| 3 | C web price_sensitive (no card) pitch/warm | 11-25 | angry, handed off (angry), agent
+|   |                                            |       | after 120 s, handed back; orders
+|   |                                            |       | 12-05 (too late) |
 | 4 | D wechat regular card-wang (none) | 11-25 | welcome, two messages not understood |
 | 5 | A again (new session) | 11-27 | answered in 3 s |
 | 6 | D again | 11-28 | never answered |
@@ -156,9 +159,9 @@ def conversations() -> dict[str, list[list[Event]]]:
     }
 
 
-def write_week(tmp_path: Path) -> tuple[str, str]:
+def write_week(tmp_path: Path, broker_db: Path | None = None) -> tuple[str, str]:
     """The week in a tracker store with Rasa's SQL broker: (tracker URL, broker URL)."""
-    trackers, broker_db = tmp_path / "trackers.db", tmp_path / "events.db"
+    trackers, broker_db = tmp_path / "trackers.db", broker_db or tmp_path / "events.db"
     broker = SQLEventBroker(db=str(broker_db))
     store = SQLTrackerStore(DOMAIN, dialect="sqlite", db=str(trackers), event_broker=broker)
 

@@ -33,9 +33,7 @@ def analytics_url(tmp_path: Path) -> Iterator[str]:
     source, profiles = SqlBrokerSource(broker), MallProfiles(mall)
     while source.poll_once(store, profiles).read:
         pass
-    settings = AnalyticsSettings(
-        database_url=store.url, mall_database_url=mall, api_token=TOKEN
-    )
+    settings = AnalyticsSettings(database_url=store.url, mall_database_url=mall, api_token=TOKEN)
     with live_server(create_analytics(settings, store=store, consume=False)) as url:
         yield url
     store.dispose()
@@ -123,7 +121,11 @@ def test_an_unreachable_analytics_process_gives_a_clear_page(desk: Any) -> None:
 
 
 def test_the_read_api_wants_its_token(analytics_url: str) -> None:
-    for headers in ({}, {"Authorization": "Bearer wrong-token-0123456789"}, {"Authorization": TOKEN}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong-token-0123456789"},
+        {"Authorization": TOKEN},
+    ):
         answer = requests.get(f"{analytics_url}/kpis", headers=headers, timeout=5)
         assert answer.status_code == 401
         assert "Traceback" not in answer.text
