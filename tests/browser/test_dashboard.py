@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,9 @@ def page(chromium: Any) -> Iterator[Any]:
 def test_a_supervisor_reads_the_week_counted_by_hand(
     assistant: Stack, page: Any, tmp_path: Path, screenshots: Path
 ) -> None:
-    write_week(tmp_path, broker_db=assistant.settings.var_dir / "events.db")
+    # Playwright's sync API runs an event loop in this thread; Rasa's store needs its own.
+    with ThreadPoolExecutor(1) as worker:
+        worker.submit(write_week, tmp_path, assistant.settings.var_dir / "events.db").result()
     env = assistant.settings.child_env()
     desk = assistant.settings.desk_url
     errors: list[str] = []
