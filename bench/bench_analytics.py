@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analytics.consumer import SqlBrokerSource  # noqa: E402
-from analytics.kpis import facts_report  # noqa: E402
-from analytics.store import AnalyticsStore  # noqa: E402
+from analytics.consumer import SqlBrokerSource
+from analytics.kpis import facts_report
+from analytics.store import AnalyticsStore
 
 
 def conversation(sender: str, start: float) -> list[dict]:
@@ -98,7 +98,8 @@ def main() -> int:
             read, stored = read + result.read, stored + result.stored
         seconds = time.perf_counter() - began
         print(
-            f"{label}: {read} events read, {stored} stored in {seconds:.1f} s ({read / seconds:,.0f} events/s)"
+            f"{label}: {read} events read, {stored} stored in {seconds:.1f} s "
+            f"({read / seconds:,.0f} events/s)"
         )
         with store.begin() as connection:
             store.save_position(connection, "sql", 0, None)
