@@ -33,8 +33,19 @@ def _consume() -> int:
         settings.broker,
         settings.database_url.split("@")[-1],
     )
+    import sqlalchemy as sa
+
+    try:
+        app = create_app(settings)
+    except sa.exc.SQLAlchemyError as error:
+        logger.error(
+            "the analytics database at %s cannot be used: %s",
+            settings.database_url.split("@")[-1],
+            type(error).__name__,
+        )
+        return 1
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         access_log=False,

@@ -185,3 +185,30 @@ def test_mall_kpis_prints_the_breakdowns_and_writes_csv(
     assert "all,,first_response_rate," in text and "channel,web,conversations,3.0" in text
     with pytest.raises(SystemExit):
         mall_main(["kpis", "--by", "colour"])
+
+
+def test_the_todo_list_reads_the_facts_store(
+    week: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from analytics.__main__ import main
+
+    store = AnalyticsStore(week["facts"])
+    consume_all(store, week)
+    store.dispose()
+    monkeypatch.setenv("ANALYTICS_DATABASE_URL", week["facts"])
+    assert main(["todo", "--since", "2026-11-01"]) == 0
+    printed = capsys.readouterr().out
+    assert "啥" in printed and "那个 138****5678" in printed and "13812345678" not in printed
+
+
+def test_the_consumer_refuses_to_start_without_its_token_or_with_a_bad_broker(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from analytics.__main__ import main
+
+    monkeypatch.setenv("ANALYTICS_DATABASE_URL", f"sqlite:///{tmp_path / 'a.db'}")
+    monkeypatch.delenv("ANALYTICS_API_TOKEN", raising=False)
+    assert main(["consume"]) == 2
+    monkeypatch.setenv("ANALYTICS_API_TOKEN", "analytics-token-0123456789")
+    monkeypatch.setenv("ANALYTICS_BROKER", "carrier-pigeon")
+    assert main(["consume"]) == 2
