@@ -136,7 +136,7 @@ def test_kill_9_of_a_process_restarts_it_the_others_keep_serving_and_nothing_out
     try:
         launcher.read_until("Press Ctrl-C", timeout=240)
         pids = _children(launcher.process.pid)
-        assert set(pids) == {"mall", "actions", "rasa", "desk"}, pids
+        assert set(pids) == {"mall", "actions", "rasa", "analytics", "desk"}, pids
         customer = WebCustomer(settings, "wx-o7Xh2-vip")
         assert "¥" in customer.say_text("蓝牙耳机多少钱")
 
