@@ -190,6 +190,7 @@ def main() -> int:
             actions_port=free_port(),
             mall_port=free_port(),
             desk_port=free_port(),
+            analytics_port=free_port(),
         )
     )
     single.start(timeout=300)
@@ -224,6 +225,7 @@ def main() -> int:
             actions_port=free_base(),
             mall_port=free_port(),
             desk_port=free_port(),
+            analytics_port=free_port(),
         ),
         backends,
     )

@@ -144,6 +144,7 @@ def bench_mall_assistant(args: argparse.Namespace, workdir: Path) -> Result:
         actions_port=free_port(),
         mall_port=free_port(),
         desk_port=free_port(),
+        analytics_port=free_port(),
         var_dir=workdir / "mall-assistant",
         extra_env={"REST_CHANNEL_TOKEN": REST_TOKEN},
     )

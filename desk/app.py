@@ -1,4 +1,4 @@
-"""The desk's application factory: the demo shop and the agent console, for browsers.
+"""The desk's application factory: the demo shop, the agent console and its dashboard.
 
 The desk holds no data of its own: it calls the mall API (service token) and the Rasa
 server (API token, handoff bridge token), and never shares a process with either.
@@ -15,7 +15,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from desk import console, experiments, partners, shop, shop_events
+from desk import console, dashboard, experiments, partners, shop, shop_events
+from desk.analytics import AnalyticsApi
 from desk.errors import MallRefused, MallUnavailable
 from desk.headers import SecurityHeadersMiddleware
 from desk.mall import MallApi
@@ -78,6 +79,7 @@ def create_app(
     *,
     mall: MallApi | None = None,
     rasa: Rasa | None = None,
+    analytics: AnalyticsApi | None = None,
 ) -> FastAPI:
     """Build the desk (tests pass fakes for the mall API and Rasa)."""
     settings = settings or DeskSettings.from_env()
@@ -87,6 +89,7 @@ def create_app(
         mall=mall or MallApi(settings),
         rasa=rasa or Rasa(settings),
         login_limiter=RateLimiter(settings.login_limit),
+        analytics=analytics or AnalyticsApi(settings),
     )
 
     @app.get("/health", include_in_schema=False)
@@ -98,6 +101,8 @@ def create_app(
     app.include_router(shop_events.router)
     app.include_router(partners.router)
     app.include_router(experiments.router)
+    app.include_router(dashboard.router)
+    dashboard.install_handlers(app)
     console.install(app)
     # StaticFiles resolves every path inside the folder and refuses anything outside it.
     app.mount("/static", StaticFolder(directory=STATIC_DIR), name="static")

@@ -26,3 +26,7 @@ class MallRefused(DeskError):
 
 class BridgeError(DeskError):
     """The Rasa server could not be reached or refused the request."""
+
+
+class AnalyticsUnavailable(DeskError):
+    """The analytics process could not be reached, refused the desk or failed."""

@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from desk.analytics import AnalyticsApi
 from desk.mall import MallApi
 from desk.rasa import Rasa
 from desk.settings import DeskSettings
@@ -26,6 +27,7 @@ class Services:
     mall: MallApi
     rasa: Rasa
     login_limiter: RateLimiter
+    analytics: AnalyticsApi | None = None
     # Behaviour events from shop pages, per client address.
     event_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(Limit(120, 60)))
 

@@ -66,10 +66,16 @@ class DeskSettings:
     # The shop page's and the widget's behaviour events go to the mall with these keys.
     shop_event_key: str = field(default="", repr=False)
     widget_event_key: str = field(default="", repr=False)
+    # The dashboard's figures: the analytics process's read API and its token.
+    analytics_api_url: str = "http://127.0.0.1:5058"
+    analytics_api_token: str = field(default="", repr=False)
+    # Console agents (usernames) who may open the KPI dashboard.
+    supervisors: frozenset[str] = frozenset()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DeskSettings:
-        """Read DESK_*, MALL_API_*, RASA_*, HANDOFF_TOKEN, WIDGET_* and CONSOLE_* variables."""
+        """Read DESK_*, MALL_API_*, RASA_*, HANDOFF_TOKEN, WIDGET_*, CONSOLE_* and
+        ANALYTICS_API_* variables."""
         env = os.environ if environ is None else environ
         rasa_url = _url(env, "RASA_URL", cls.rasa_url)
         widget = env.get("WIDGET_SCRIPT_URL", "").strip() or f"{rasa_url}/webhooks/web/widget.js"
@@ -94,6 +100,13 @@ class DeskSettings:
             login_limit=login_limit,
             shop_event_key=env.get("SHOP_EVENT_KEY", "").strip(),
             widget_event_key=env.get("WIDGET_EVENT_KEY", "").strip(),
+            analytics_api_url=_url(env, "ANALYTICS_API_URL", cls.analytics_api_url),
+            analytics_api_token=env.get("ANALYTICS_API_TOKEN", "").strip(),
+            supervisors=frozenset(
+                name.strip()
+                for name in env.get("CONSOLE_SUPERVISORS", "").split(",")
+                if name.strip()
+            ),
         )
 
     def check(self) -> None:

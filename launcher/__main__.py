@@ -23,6 +23,7 @@ Mall Assistant is running.
   For browsers (the desk and the chat channels):
     Demo shop + widget: {desk}/shop
     Agent console:      {desk}/console   (login: demo / {console_password})
+    KPI dashboard:      {desk}/console/dashboard   (supervisors: CONSOLE_SUPERVISORS)
     Chat channels:      {rasa}/webhooks/web/ (widget){rest}
   Internal (loopback, each behind its token):
     Mall API:           {mall}   (Authorization: Bearer $(cat {secrets}/MALL_API_TOKEN))

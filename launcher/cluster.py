@@ -42,6 +42,7 @@ class Backends:
     rabbitmq_exchange: str = "rasa-exchange"
     mall_database: str = "mall_assistant_mall"
     tracker_database: str = "mall_assistant_rasa"
+    analytics_database: str = "mall_assistant_analytics"
 
     @classmethod
     def from_env(cls) -> Backends:
@@ -55,6 +56,7 @@ class Backends:
             rabbitmq_url=os.environ.get("CLUSTER_RABBITMQ_URL", cls.rabbitmq_url),
             mall_database=f"{prefix}_mall",
             tracker_database=f"{prefix}_rasa",
+            analytics_database=f"{prefix}_analytics",
         )
 
     def database_url(self, name: str) -> str:
@@ -71,7 +73,7 @@ class Backends:
         lock_db = rd.path.strip("/") or "0"
         return [
             f"PostgreSQL  {pg.hostname}:{pg.port or 5432}  (mall: {self.mall_database}, "
-            f"trackers: {self.tracker_database})",
+            f"trackers: {self.tracker_database}, analytics: {self.analytics_database})",
             f"Redis       {rd.hostname}:{rd.port or 6379}  (lock store, db {lock_db})",
             f"RabbitMQ    {mq.hostname}:{mq.port or 5672}  (event broker, queue "
             f"{self.rabbitmq_queue})",
@@ -100,6 +102,10 @@ class Backends:
             "RABBITMQ_PASSWORD": mq.password or "guest",
             "RABBITMQ_QUEUE": self.rabbitmq_queue,
             "RABBITMQ_EXCHANGE": self.rabbitmq_exchange,
+            # The analytics consumer reads the replicas' events from the same queue.
+            "ANALYTICS_BROKER": "pika",
+            "ANALYTICS_QUEUE": self.rabbitmq_queue,
+            "ANALYTICS_DATABASE_URL": self.database_url(self.analytics_database),
         }
 
 
@@ -150,7 +156,11 @@ def _prepare_postgres(backends: Backends, *, create: bool) -> None:
             return
         connection.autocommit = True
         with connection.cursor() as cursor:
-            for name in (backends.mall_database, backends.tracker_database):
+            for name in (
+                backends.mall_database,
+                backends.tracker_database,
+                backends.analytics_database,
+            ):
                 cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
                 if cursor.fetchone() is None:
                     cursor.execute(f'CREATE DATABASE "{name}"')
@@ -166,14 +176,18 @@ async def _rabbitmq_login(url: str) -> None:
 
 
 def drop_databases(backends: Backends) -> None:
-    """Drop the cluster's two databases (tests clean up with it)."""
+    """Drop the cluster's databases (tests clean up with it)."""
     import psycopg2
 
     connection = psycopg2.connect(backends.database_url("postgres"), connect_timeout=3)
     try:
         connection.autocommit = True
         with connection.cursor() as cursor:
-            for name in (backends.mall_database, backends.tracker_database):
+            for name in (
+                backends.mall_database,
+                backends.tracker_database,
+                backends.analytics_database,
+            ):
                 cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         connection.close()
@@ -228,7 +242,8 @@ def _retarget(command: list[str], option: str, value: str) -> list[str]:
 
 
 def build_cluster_services(settings: StackSettings, ports: ClusterPorts) -> list[Service]:
-    """mall, actions-1..n, rasa-1..n, the balancer, the desk, the scheduler: in start order."""
+    """mall, actions-1..n, rasa-1..n, the balancer, analytics, the desk, the scheduler: in start
+    order."""
     [mall] = build_services(settings, ["mall"])
     services = [mall]
     for index, port in enumerate(ports.actions, start=1):
@@ -252,7 +267,8 @@ def build_cluster_services(settings: StackSettings, ports: ClusterPorts) -> list
             host=settings.host,
         )
     )
-    services += build_services(settings, ["desk"])
+    # The analytics consumer on the RabbitMQ queue the replicas publish to.
+    services += build_services(settings, ["analytics", "desk"])
     # One scheduler is enough (a second would be harmless: jobs are claimed once); it
     # triggers offers through the balancer.
     services += build_services(settings, ["scheduler"])

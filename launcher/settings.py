@@ -20,6 +20,7 @@ SHARED_SECRETS = (
     "CONSOLE_DEMO_PASSWORD",
     "SHOP_EVENT_KEY",
     "WIDGET_EVENT_KEY",
+    "ANALYTICS_API_TOKEN",
 )
 # Every secret a process may be handed, and which process needs which: each child gets only
 # its own (a leaked environment of the mall API, say, holds no channel secrets).
@@ -37,6 +38,7 @@ SECRETS = (
     "SHOP_EVENT_KEY",
     "WIDGET_EVENT_KEY",
     "WECHAT_EVENT_KEY",
+    "ANALYTICS_API_TOKEN",
 )
 SECRETS_OF = {
     "mall": frozenset({"MALL_API_TOKEN", "SHOP_EVENT_KEY", "WIDGET_EVENT_KEY", "WECHAT_EVENT_KEY"}),
@@ -66,8 +68,11 @@ SECRETS_OF = {
             "WEB_CHANNEL_SECRET",
             "SHOP_EVENT_KEY",
             "WIDGET_EVENT_KEY",
+            # The dashboard reads the analytics process's API (no database credentials).
+            "ANALYTICS_API_TOKEN",
         }
     ),
+    "analytics": frozenset({"ANALYTICS_API_TOKEN"}),
 }
 
 
@@ -98,6 +103,7 @@ class StackSettings:
     actions_port: int = 5055
     mall_port: int = 5056
     desk_port: int = 5057
+    analytics_port: int = 5058
     # Origins whose pages may call the web channel (empty: the demo shop's own).
     widget_allowed_origins: tuple[str, ...] = ()
     var_dir: Path = ROOT / "var"
@@ -131,6 +137,7 @@ class StackSettings:
             actions_port=_port("ACTIONS_PORT", 5055),
             mall_port=_port("MALL_PORT", 5056),
             desk_port=_port("DESK_PORT", 5057),
+            analytics_port=_port("ANALYTICS_PORT", 5058),
             widget_allowed_origins=tuple(origins),
             var_dir=var_dir,
             models_dir=models_dir,
@@ -165,6 +172,11 @@ class StackSettings:
         return f"http://{_reachable(self.host)}:{self.desk_port}"
 
     @property
+    def analytics_url(self) -> str:
+        """Base URL of the analytics process (consumer and the dashboard's read API)."""
+        return f"http://127.0.0.1:{self.analytics_port}"
+
+    @property
     def cors_origins(self) -> list[str]:
         """The origins Rasa lets call the web channel: configured, else the shop's own."""
         if self.widget_allowed_origins:
@@ -194,6 +206,17 @@ class StackSettings:
             TRACKER_DB_URL=self.tracker_db_url or f"sqlite:///{self.var_dir / 'trackers.db'}",
             RASA_API_TOKEN=self.rasa_api_token,
             RASA_URL=self.rasa_url,
+            # Rasa's SQL event broker (endpoints.production.yml) and its consumer.
+            EVENT_BROKER_DIALECT="sqlite",
+            EVENT_BROKER_DB=str(self.var_dir / "events.db"),
+            EVENT_BROKER_DB_URL=f"sqlite:///{self.var_dir / 'events.db'}",
+            ANALYTICS_DATABASE_URL=env.get("ANALYTICS_DATABASE_URL")
+            or f"sqlite:///{self.var_dir / 'analytics.db'}",
+            ANALYTICS_HOST="127.0.0.1",
+            ANALYTICS_PORT=str(self.analytics_port),
+            ANALYTICS_API_URL=self.analytics_url,
+            # The demo agent may open the dashboard; name real supervisors in production.
+            CONSOLE_SUPERVISORS=env.get("CONSOLE_SUPERVISORS") or "demo",
             # No usage reports or crash uploads leave the machine.
             RASA_TELEMETRY_ENABLED="false",
             # Keep TensorFlow quiet and single-process friendly on small machines.

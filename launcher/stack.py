@@ -1,7 +1,8 @@
 """Start the assistant's processes, wait until each is healthy, keep them up, stop them all.
 
-The processes, as data (`build_services`): the mall API and the action server on loopback,
-the Rasa server (channels) and the desk (shop, agent console) where browsers reach them.
+The processes, as data (`build_services`): the mall API, the action server and the analytics
+consumer on loopback, the Rasa server (channels) and the desk (shop, agent console,
+dashboard) where browsers reach them.
 `launcher.supervisor` runs them: a crashed process is restarted with back-off while the
 others keep serving, and none outlives the launcher.
 """
@@ -59,7 +60,7 @@ def mall_database_init(settings: StackSettings, *, seed: bool = True) -> None:
         raise StackError(f"mall database setup failed:\n{result.stderr[-2000:]}")
 
 
-ALL_SERVICES = ("mall", "actions", "rasa", "desk")
+ALL_SERVICES = ("mall", "actions", "rasa", "analytics", "desk")
 # `make run` also starts the proactive-message scheduler (mall/scheduler.py), which writes to
 # customers on its own: test stacks leave it out and run its passes themselves.
 RUN_SERVICES = (*ALL_SERVICES, "scheduler")
@@ -160,6 +161,17 @@ def build_services(settings: StackSettings, names: Iterable[str] = ALL_SERVICES)
                     settings.rasa_url,
                 ],
                 health_url=None,
+            )
+        )
+    if "analytics" in wanted:
+        # Rasa's event broker -> the facts store; /health, /metrics, the dashboard's API.
+        services.append(
+            Service(
+                name="analytics",
+                command=[str(BIN / "python"), "-m", "analytics", "consume"],
+                health_url=f"{settings.analytics_url}/health",
+                port=settings.analytics_port,
+                host="127.0.0.1",
             )
         )
     if "desk" in wanted:

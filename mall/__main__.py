@@ -268,35 +268,72 @@ def _outreach(settings: Settings, *, once: bool, interval: float, rasa_url: str)
         database.dispose()
 
 
-def _kpis(settings: Settings, since_text: str, tracker_db_url: str, csv_path: Path | None) -> int:
+def _kpis(
+    settings: Settings,
+    since_text: str,
+    tracker_db_url: str | None,
+    csv_path: Path | None,
+    by: list[str],
+) -> int:
     import csv
     from datetime import datetime, timezone
 
-    from analytics.kpis import conversation_kpis, format_kpis, read_conversations, sales_kpis
+    from analytics.kpis import (
+        conversation_kpis,
+        facts_report,
+        format_kpis,
+        format_report,
+        read_conversations,
+        report_rows,
+        sales_kpis,
+    )
+    from analytics.settings import AnalyticsSettings
+    from analytics.settings import SettingsError as AnalyticsSettingsError
+    from analytics.store import AnalyticsStore
     from analytics.todo import parse_since
 
     try:
         since = parse_since(since_text)
-    except ValueError as error:
+        analytics_url = AnalyticsSettings.from_env().database_url
+    except (ValueError, AnalyticsSettingsError) as error:
         logger.error("%s", error)
         return 2
     until = datetime.now(timezone.utc)
-    figures = conversation_kpis(read_conversations(tracker_db_url, since, until))
+    rows: list[list[str]] = []
+    printed: list[str] = []
 
-    def work(session: Session) -> None:
+    def from_tracker(session: Session) -> None:
+        # The figures read straight from Rasa's tracker store (no consumer needed).
+        assert tracker_db_url is not None
+        figures = conversation_kpis(read_conversations(tracker_db_url, since, until))
         figures.update(sales_kpis(session, since, until))
+        printed.append(format_kpis(figures, since, until))
+        span = [since.isoformat(), until.isoformat()]
+        rows.append(["breakdown", "key", "kpi", "value", "since", "until"])
+        rows.extend(
+            ["all", "", name, "" if value is None else repr(value), *span]
+            for name, value in figures.items()
+        )
 
-    status = _in_migrated_database(settings, work)
+    def from_facts(session: Session) -> None:
+        store = AnalyticsStore(analytics_url)
+        try:
+            report = facts_report(store, session, since, until, by)
+        finally:
+            store.dispose()
+        printed.append(format_report(report))
+        rows.extend(report_rows(report))
+
+    if tracker_db_url and by:
+        logger.error("--by needs the facts store: leave out --tracker-db-url")
+        return 2
+    status = _in_migrated_database(settings, from_tracker if tracker_db_url else from_facts)
     if status:
         return status
-    print(format_kpis(figures, since, until))
+    print("\n".join(printed))
     if csv_path:
         with csv_path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["kpi", "value", "since", "until"])
-            for name, value in figures.items():
-                shown = "" if value is None else value
-                writer.writerow([name, shown, since.isoformat(), until.isoformat()])
+            csv.writer(handle).writerows(rows)
     return 0
 
 
@@ -373,8 +410,16 @@ def main(argv: list[str] | None = None) -> int:
     kpis.add_argument("--since", default="30d", help="30d, 12h or a date (default 30d)")
     kpis.add_argument("--csv", type=Path, help="also write the figures to this CSV file")
     kpis.add_argument(
+        "--by",
+        action="append",
+        default=[],
+        choices=("channel", "distributor", "segment", "variant", "day", "week"),
+        help="also break the figures down (repeat for several)",
+    )
+    kpis.add_argument(
         "--tracker-db-url",
-        help="Rasa's SQL tracker store (default TRACKER_DB_URL or sqlite:///var/trackers.db)",
+        help="read conversations straight from Rasa's SQL tracker store instead of the "
+        "analytics store (ANALYTICS_DATABASE_URL, written by `python -m analytics consume`)",
     )
     serve = commands.add_parser("serve", help="serve the HTTP API (needs MALL_API_TOKEN)")
     serve.add_argument("--host", help="address to listen on (default MALL_HOST or 127.0.0.1)")
@@ -424,12 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "segments":
         return _segments(settings)
     if args.command == "kpis":
-        tracker = (
-            args.tracker_db_url
-            or os.environ.get("TRACKER_DB_URL", "").strip()
-            or f"sqlite:///{REPO_ROOT / 'var' / 'trackers.db'}"
-        )
-        return _kpis(settings, args.since, tracker, args.csv)
+        return _kpis(settings, args.since, args.tracker_db_url, args.csv, args.by)
     if args.command == "outreach":
         return _outreach(
             settings, once=args.once, interval=max(args.interval, 1.0), rasa_url=args.rasa_url

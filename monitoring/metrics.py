@@ -94,3 +94,40 @@ HANDOFF_QUEUE_WAIT = Histogram(
 def channel_label(name: str | None) -> str:
     """A channel name from the closed set (anything else: `other`)."""
     return name if name in CHANNELS else "other"
+
+
+# Analytics consumer (`python -m analytics consume`): Rasa's events into the facts store.
+# The `source` label is the broker (sql, pika, kafka) or `tracker` for recovered events.
+ANALYTICS_EVENTS = Counter(
+    "analytics_events_consumed_total", "Rasa events stored as facts, once each", ["source"]
+)
+ANALYTICS_DUPLICATES = Counter(
+    "analytics_events_duplicate_total",
+    "Events delivered again (redelivery, replay, a second broker) and skipped by their key",
+    ["source"],
+)
+ANALYTICS_FAILURES = Counter(
+    "analytics_consumer_failures_total",
+    "Consumer failures: bad_event (not a Rasa event, dropped), store (the batch was not "
+    "written and will be delivered again), broker (reading the broker failed), profile",
+    ["source", "kind"],
+)
+ANALYTICS_RECOVERED = Counter(
+    "analytics_events_recovered_total",
+    "Events no broker delivered, read back from Rasa's tracker store: the broker's losses",
+)
+ANALYTICS_LAG = Gauge(
+    "analytics_broker_lag_seconds",
+    "While events wait in the broker: now minus the newest event timestamp read (else 0)",
+    ["source"],
+)
+ANALYTICS_BACKLOG = Gauge(
+    "analytics_broker_backlog",
+    "Events waiting in the broker (SQL broker rows after the position, RabbitMQ queue depth)",
+    ["source"],
+)
+ANALYTICS_NEWEST_EVENT = Gauge(
+    "analytics_newest_event_timestamp_seconds",
+    "Timestamp of the newest event stored, by source",
+    ["source"],
+)

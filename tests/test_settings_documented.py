@@ -8,7 +8,16 @@ from actions.settings import Settings as ActionSettings
 from channels.settings import ChannelSettings
 from launcher.settings import ROOT
 
-PACKAGES = ("actions", "channels", "components", "desk", "launcher", "mall", "security")
+PACKAGES = (
+    "actions",
+    "analytics",
+    "channels",
+    "components",
+    "desk",
+    "launcher",
+    "mall",
+    "security",
+)
 # How the settings modules read a variable: env.get("X"), os.environ.get("X"), _port("X", ...),
 # _positive_int(env, "X", ...) and friends.
 READ = re.compile(

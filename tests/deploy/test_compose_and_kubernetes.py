@@ -25,6 +25,7 @@ SECRETS = (
     "POSTGRES_PASSWORD",
     "RABBITMQ_PASSWORD",
     "GRAFANA_ADMIN_PASSWORD",
+    "ANALYTICS_API_TOKEN",
 )
 SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|DATABASE_URL|DB_URL)$")
 
@@ -82,6 +83,7 @@ def test_the_resolved_compose_mirrors_make_cluster() -> None:
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
     assert {"rasa-1", "rasa-2", "actions-1", "actions-2", "lb", "mall", "desk"} <= set(services)
+    assert services["analytics"]["environment"]["ANALYTICS_BROKER"] == "pika"
     assert {"postgres", "redis", "rabbitmq", "prometheus", "grafana"} <= set(services)
     published = {
         name: [port if isinstance(port, dict) else {"published": port} for port in spec["ports"]]
@@ -118,7 +120,16 @@ def test_compose_takes_every_secret_from_the_environment() -> None:
     for name in SECRETS:
         assert f"${{{name}:?" in text, name
     services = raw_compose()["services"]
-    for name in ("mall", "desk", "actions-1", "rasa-1", "postgres", "redis", "rabbitmq"):
+    for name in (
+        "mall",
+        "desk",
+        "analytics",
+        "actions-1",
+        "rasa-1",
+        "postgres",
+        "redis",
+        "rabbitmq",
+    ):
         assert "healthcheck" in services[name], name
 
 

@@ -90,6 +90,9 @@ def test_the_alerts_the_operators_asked_for_are_there() -> None:
     assert "mall_outreach_oldest_due_seconds" in by_name["OutreachBacklog"]["expr"]
     assert "assistant_event_broker_unpublished" in by_name["EventBrokerUnreachable"]["expr"]
     assert "assistant_event_queue_messages" in by_name["EventQueueBacklog"]["expr"]
+    lag = by_name["AnalyticsBrokerLag"]
+    assert "analytics_broker_lag_seconds" in lag["expr"] and lag["expr"].endswith("> 300")
+    assert "analytics_events_recovered_total" in by_name["AnalyticsEventsLost"]["expr"]
 
 
 def test_the_metric_name_check_can_tell_a_typo() -> None:
@@ -106,7 +109,7 @@ def test_the_scrape_config_loads_the_rules_and_scrapes_every_process() -> None:
     config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
     assert config["rule_files"] == ["alerts.yml"]
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    assert set(jobs) == {"rasa", "actions", "mall", "desk"}
+    assert set(jobs) == {"rasa", "actions", "mall", "desk", "analytics"}
     assert jobs["rasa"]["metrics_path"] == "/webhooks/metrics/"
     assert len(jobs["rasa"]["static_configs"][0]["targets"]) == 2
     for job in jobs.values():  # the token comes from a file, never inline
@@ -131,7 +134,7 @@ def test_promtool_accepts_the_rules() -> None:
         ["promtool", "check", "rules", str(RULES)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 11 rules found" in result.stdout
+    assert "SUCCESS: 13 rules found" in result.stdout
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")

@@ -38,6 +38,7 @@ def stack_settings(var_dir: Path) -> StackSettings:
         actions_port=free_port(),
         mall_port=free_port(),
         desk_port=free_port(),
+        analytics_port=free_port(),
         var_dir=var_dir,
         mall_database_url="",
         tracker_db_url="",

@@ -52,6 +52,7 @@ def cluster(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     backends = Backends(
         mall_database=f"mall_assistant_test_{uuid.uuid4().hex[:8]}_mall",
         tracker_database=f"mall_assistant_test_{uuid.uuid4().hex[:8]}_rasa",
+        analytics_database=f"mall_assistant_test_{uuid.uuid4().hex[:8]}_analytics",
     )
     try:
         check_backends(backends)
@@ -130,6 +131,31 @@ def test_two_rasa_replicas_answer_behind_one_address_on_the_shared_stores(cluste
     assert cluster.settings.rasa_api_token not in log
 
 
+def test_the_replicas_events_reach_the_analytics_store_through_rabbitmq(cluster: Cluster) -> None:
+    import sqlalchemy as sa
+
+    customer = f"web-mq-{uuid.uuid4().hex[:8]}"
+    assert "¥" in WebCustomer(cluster.settings, customer).say_text("蓝牙耳机多少钱")
+    engine = sa.create_engine(cluster.backends.database_url(cluster.backends.analytics_database))
+    deadline = time.monotonic() + 30
+    row = None
+    try:
+        while row is None and time.monotonic() < deadline:
+            with engine.connect() as connection:
+                if sa.inspect(connection).has_table("analytics_conversations"):
+                    row = connection.execute(
+                        sa.text("SELECT * FROM analytics_conversations WHERE sender_id = :s"),
+                        {"s": customer},
+                    ).first()
+            time.sleep(0.5)
+    finally:
+        engine.dispose()
+    assert row is not None, "the replicas' events never reached the analytics store"
+    assert row.channel == "web" and row.stage in ("price", "offer")
+    metrics = requests.get(f"{cluster.settings.analytics_url}/metrics", timeout=10).text
+    assert 'analytics_events_consumed_total{source="pika"}' in metrics
+
+
 def test_kill_9_of_a_rasa_replica_mid_conversation_the_other_carries_on(cluster: Cluster) -> None:
     customer = WebCustomer(cluster.settings, "wx-o7Xh2-vip")
     first = customer.say_text("蓝牙耳机多少钱")
@@ -190,4 +216,10 @@ def test_make_cluster_names_a_missing_store_and_starts_nothing(
     assert "Mall Assistant is running" not in result.stdout
     assert not (tmp_path / "log" / "rasa-1.log").exists()  # nothing was started
     prefix = env["CLUSTER_DB_PREFIX"]
-    drop_databases(Backends(mall_database=f"{prefix}_mall", tracker_database=f"{prefix}_rasa"))
+    drop_databases(
+        Backends(
+            mall_database=f"{prefix}_mall",
+            tracker_database=f"{prefix}_rasa",
+            analytics_database=f"{prefix}_analytics",
+        )
+    )

@@ -33,7 +33,13 @@ def _alive(pid: int) -> bool:
 
 def _children(pid: int) -> dict[str, int]:
     """The launcher's children by service name (read from their command lines)."""
-    names = {"mall": "mall", "rasa_sdk": "actions", "rasa": "rasa", "desk": "desk"}
+    names = {
+        "mall": "mall",
+        "rasa_sdk": "actions",
+        "rasa": "rasa",
+        "analytics": "analytics",
+        "desk": "desk",
+    }
     found: dict[str, int] = {}
     raw = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     for child in map(int, raw):
@@ -130,7 +136,7 @@ def test_kill_9_of_a_process_restarts_it_the_others_keep_serving_and_nothing_out
     try:
         launcher.read_until("Press Ctrl-C", timeout=240)
         pids = _children(launcher.process.pid)
-        assert set(pids) == {"mall", "actions", "rasa", "desk"}, pids
+        assert set(pids) == {"mall", "actions", "rasa", "analytics", "desk"}, pids
         customer = WebCustomer(settings, "wx-o7Xh2-vip")
         assert "¥" in customer.say_text("蓝牙耳机多少钱")
 
@@ -142,7 +148,7 @@ def test_kill_9_of_a_process_restarts_it_the_others_keep_serving_and_nothing_out
         assert "¥" in customer.say_text("蓝牙耳机多少钱")
         after = _children(launcher.process.pid)
         assert after["actions"] != pids["actions"]
-        for name in ("mall", "rasa", "desk"):  # nobody else was restarted
+        for name in ("mall", "rasa", "analytics", "desk"):  # nobody else was restarted
             assert after[name] == pids[name]
         assert requests.get(f"{settings.desk_url}/health", timeout=5).status_code == 200
         pids = after
@@ -155,7 +161,13 @@ def test_kill_9_of_a_process_restarts_it_the_others_keep_serving_and_nothing_out
         assert not [name for name, pid in pids.items() if _alive(pid)], "children outlived it"
         # ... so nothing listens on their ports for the next `make run` to trip over (a dying
         # process with many threads shows as a zombie a moment before its sockets close).
-        ports = (settings.rasa_port, settings.actions_port, settings.mall_port, settings.desk_port)
+        ports = (
+            settings.rasa_port,
+            settings.actions_port,
+            settings.mall_port,
+            settings.desk_port,
+            settings.analytics_port,
+        )
         deadline = time.monotonic() + 15
         while any(port_holder(port) for port in ports) and time.monotonic() < deadline:
             time.sleep(0.2)

@@ -32,7 +32,8 @@ def test_two_of_each_behind_the_balancer_on_the_shared_stores(tmp_path: Path) ->
     ports = ClusterPorts.around(settings)
     services = {service.name: service for service in build_cluster_services(settings, ports)}
     assert list(services) == [
-        "mall", "actions-1", "actions-2", "rasa-1", "rasa-2", "balancer", "desk", "scheduler",
+        "mall", "actions-1", "actions-2", "rasa-1", "rasa-2", "balancer", "analytics", "desk",
+        "scheduler",
     ]  # fmt: skip
     for name, port in (("rasa-1", 5105), ("rasa-2", 5106)):
         command = services[name].command
@@ -46,6 +47,9 @@ def test_two_of_each_behind_the_balancer_on_the_shared_stores(tmp_path: Path) ->
     assert env["TRACKER_DB_URL"] == "postgresql://postgres@127.0.0.1:5432/mall_assistant_rasa"
     assert env["MALL_DATABASE_URL"].endswith("/mall_assistant_mall")
     assert env["REDIS_HOST"] == "127.0.0.1" and env["RABBITMQ_USER"] == "guest"
+    # The analytics consumer reads the replicas' RabbitMQ queue into its own database.
+    assert env["ANALYTICS_BROKER"] == "pika"
+    assert env["ANALYTICS_DATABASE_URL"].endswith("/mall_assistant_analytics")
     # The read cache sits beside the lock store, and the mall announces changes there.
     assert (
         env["MALL_CACHE_REDIS_URL"] == env["MALL_CHANGES_REDIS_URL"] == "redis://127.0.0.1:6379/1"

@@ -36,6 +36,9 @@ def test_embedded_defaults_are_sqlite_under_var(monkeypatch: pytest.MonkeyPatch)
     env = StackSettings.from_env().child_env()
     assert env["MALL_DATABASE_URL"] == f"sqlite:///{ROOT / 'var' / 'mall.db'}"
     assert env["TRACKER_DB_URL"] == f"sqlite:///{ROOT / 'var' / 'trackers.db'}"
+    # Rasa's SQL event broker and the analytics consumer's facts, beside them.
+    assert env["EVENT_BROKER_DB_URL"] == f"sqlite:///{ROOT / 'var' / 'events.db'}"
+    assert env["EVENT_BROKER_DB"] == str(ROOT / "var" / "events.db")
 
 
 def test_dotenv_never_overrides_the_environment(

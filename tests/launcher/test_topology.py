@@ -13,7 +13,9 @@ from launcher.stack import build_services
 def test_internal_processes_listen_on_loopback_and_the_desk_is_its_own(tmp_path: Path) -> None:
     settings = StackSettings(var_dir=tmp_path, host="0.0.0.0")
     services = {service.name: service for service in build_services(settings)}
-    assert list(services) == ["mall", "actions", "rasa", "desk"]
+    assert list(services) == ["mall", "actions", "rasa", "analytics", "desk"]
+    assert services["analytics"].command[-2:] == ["analytics", "consume"]
+    assert services["analytics"].host == "127.0.0.1" and services["analytics"].port == 5058
     mall = services["mall"].command
     assert mall[mall.index("--host") + 1] == "127.0.0.1"  # whatever ASSISTANT_HOST says
     assert services["actions"].env == {"SANIC_HOST": "127.0.0.1"}  # rasa_sdk's default is 0.0.0.0

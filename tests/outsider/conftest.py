@@ -103,6 +103,7 @@ def target(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         actions_port=free_port(),
         mall_port=free_port(),
         desk_port=free_port(),
+        analytics_port=free_port(),
         var_dir=tmp_path_factory.mktemp("outsider"),
         mall_database_url="",
         tracker_db_url="",

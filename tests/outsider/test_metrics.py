@@ -47,6 +47,7 @@ def metrics_urls(target: Target) -> list[str]:
         f"{target.settings.actions_url}/metrics",
         f"{target.mall}/metrics",
         f"{target.desk}/metrics",
+        f"{target.settings.analytics_url}/metrics",
     ]
 
 
