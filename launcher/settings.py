@@ -15,7 +15,8 @@ from security.tokens import DEVELOPMENT, kept_secret
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_NAME = "mall-assistant"
-# Generated on first run when the environment does not set them (see shared_secret).
+# Generated on first run in development when the environment does not set them (see
+# shared_secret); production must set the required ones and generates none.
 SHARED_SECRETS = (
     "MALL_API_TOKEN",
     "WEB_CHANNEL_SECRET",
