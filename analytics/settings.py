@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
+from pydantic import Field, validator
+from pydantic.fields import ModelField
+
+from security.settings import SECRET, ProcessSettings, port_number, whole_number
 from security.tokens import require_secret
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -20,50 +22,59 @@ class SettingsError(ValueError):
     """A variable holds a value the analytics process cannot use."""
 
 
-def _port(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
-        raise SettingsError(f"{name} must be a TCP port number, got {raw!r}")
-    return int(raw)
-
-
-def _non_negative_int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit():
-        raise SettingsError(f"{name} must be a whole number of seconds, got {raw!r}")
-    return int(raw)
-
-
-@dataclass(frozen=True)
-class KafkaSettings:
+class KafkaSettings(ProcessSettings):
     """Rasa's Kafka event broker as the consumer reads it (same topic, its own group)."""
 
-    bootstrap_servers: str = ""
-    topic: str = "rasa_events"
-    group_id: str = "mall-assistant-analytics"
-    security_protocol: str = "PLAINTEXT"
-    sasl_mechanism: str = "PLAIN"
-    sasl_username: str = ""
-    sasl_password: str = field(default="", repr=False)
-    ssl_cafile: str = ""
+    bootstrap_servers: str = Field(
+        default="",
+        env="KAFKA_BOOTSTRAP_SERVERS",
+        shown="unset",
+        description="Rasa's Kafka broker as the consumer reads it (`ANALYTICS_BROKER=kafka`): "
+        "`host:port,...`",
+    )
+    topic: str = Field(
+        default="rasa_events", env="KAFKA_TOPIC", description="the topic Rasa publishes to"
+    )
+    group_id: str = Field(
+        default="mall-assistant-analytics",
+        env="KAFKA_GROUP_ID",
+        description="the consumer group (offsets committed after each batch)",
+    )
+    security_protocol: str = Field(
+        default="PLAINTEXT",
+        env="KAFKA_SECURITY_PROTOCOL",
+        description="Kafka's security protocol: " + ", ".join(KAFKA_PROTOCOLS),
+    )
+    sasl_mechanism: str = Field(
+        default="PLAIN",
+        env="KAFKA_SASL_MECHANISM",
+        description="the SASL mechanism; PLAIN and SCRAM need the user name and password",
+    )
+    sasl_username: str = Field(
+        default="", env="KAFKA_SASL_USERNAME", shown="unset", description="the SASL user name"
+    )
+    sasl_password: str = Field(
+        default="",
+        env="KAFKA_SASL_PASSWORD",
+        repr=False,
+        secret=SECRET,
+        shown="unset",
+        description="the SASL password",
+    )
+    ssl_cafile: str = Field(
+        default="",
+        env="KAFKA_SSL_CAFILE",
+        shown="unset",
+        description="a CA file for Kafka's TLS",
+    )
+
+    class Config:
+        error = SettingsError
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> KafkaSettings:
+    def from_env(cls, environ: Any = None, **given: Any) -> KafkaSettings:  # type: ignore[override]
         """KAFKA_* variables; refuses what confluent-kafka would only reject at connect time."""
-        settings = cls(
-            bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", "").strip(),
-            topic=env.get("KAFKA_TOPIC", "").strip() or cls.topic,
-            group_id=env.get("KAFKA_GROUP_ID", "").strip() or cls.group_id,
-            security_protocol=(env.get("KAFKA_SECURITY_PROTOCOL", "").strip() or "PLAINTEXT"),
-            sasl_mechanism=env.get("KAFKA_SASL_MECHANISM", "").strip() or cls.sasl_mechanism,
-            sasl_username=env.get("KAFKA_SASL_USERNAME", "").strip(),
-            sasl_password=env.get("KAFKA_SASL_PASSWORD", "").strip(),
-            ssl_cafile=env.get("KAFKA_SSL_CAFILE", "").strip(),
-        )
+        settings = super().from_env(environ, **given)
         settings.check()
         return settings
 
@@ -117,58 +128,138 @@ class KafkaSettings:
         return config
 
 
-@dataclass(frozen=True)
-class AnalyticsSettings:
+class AnalyticsSettings(ProcessSettings):
     """Where the facts go, which broker they come from, and the read API's credential."""
 
-    database_url: str = ""
-    broker: str = "sql"
+    var_dir: Path = Field(default=REPO_ROOT / "var", env="MALL_ASSISTANT_VAR")
+    database_url: str = Field(
+        default="",
+        env="ANALYTICS_DATABASE_URL",
+        shown="`sqlite:///var/analytics.db`",
+        description="the analytics facts store (`postgresql://...` in production; "
+        "`make cluster`: `<prefix>_analytics`)",
+    )
+    broker: str = Field(
+        default="sql",
+        env="ANALYTICS_BROKER",
+        description="which event broker the consumer reads: `sql` (Rasa's SQL broker), "
+        "`pika` (RabbitMQ), `kafka`",
+    )
     # Rasa's SQL event broker's database (its `events` table).
-    event_broker_db_url: str = ""
-    rabbitmq_url: str = field(default="amqp://guest:guest@127.0.0.1:5672/", repr=False)
-    queue: str = "rasa_events"
-    kafka: KafkaSettings | None = None
+    event_broker_db_url: str = Field(
+        default="",
+        env="EVENT_BROKER_DB_URL",
+        shown="`sqlite:///var/events.db`",
+        description="the SQL broker's database, as the consumer reads it",
+    )
+    rabbitmq_host: str = Field(
+        default="127.0.0.1",
+        env="RABBITMQ_HOST",
+        description="RabbitMQ for Rasa's pika broker (`deploy/endpoints.cluster.yml`) and the "
+        "consumer (`make cluster` sets these from `CLUSTER_RABBITMQ_URL`)",
+    )
+    rabbitmq_port: int = Field(default=5672, env="RABBITMQ_PORT", description="RabbitMQ's port")
+    rabbitmq_user: str = Field(
+        default="guest", env="RABBITMQ_USER", description="RabbitMQ's user name"
+    )
+    rabbitmq_password: str = Field(
+        default="guest",
+        env="RABBITMQ_PASSWORD",
+        repr=False,
+        secret=SECRET,
+        description="RabbitMQ's password",
+    )
+    queue: str = Field(
+        default="rasa_events",
+        env="ANALYTICS_QUEUE",
+        description="the durable queue the consumer reads (bound to Rasa's exchange; "
+        "`make cluster`: its `RABBITMQ_QUEUE`)",
+    )
     # Rasa's tracker store: what no broker delivered is read back from it.
-    tracker_db_url: str = ""
-    recover_every: int = 300
-    mall_database_url: str = ""
-    host: str = "127.0.0.1"
-    port: int = 5058
-    api_token: str = field(default="", repr=False)
-    poll_seconds: float = 1.0
+    tracker_db_url: str = Field(default="", env="TRACKER_DB_URL")
+    recover_every: int = Field(
+        default=300,
+        env="ANALYTICS_RECOVER_SECONDS",
+        description="how often the consumer reads back from the tracker store what no broker "
+        "delivered (events older than this; `0` off)",
+    )
+    mall_database_url: str = Field(default="", env="MALL_DATABASE_URL")
+    host: str = Field(
+        default="127.0.0.1",
+        env="ANALYTICS_HOST",
+        description="where the analytics process serves `/health`, `/metrics` and the read API",
+    )
+    port: int = Field(
+        default=5058, env="ANALYTICS_PORT", description="the analytics process's port"
+    )
+    api_token: str = Field(
+        default="",
+        env="ANALYTICS_API_TOKEN",
+        repr=False,
+        secret=SECRET,
+        shown="generated once (`var/secrets/`)",
+        description="the read API's bearer token (the analytics process and the desk hold it)",
+    )
+    poll_seconds: float = Field(default=1.0, env=set())
+    kafka: KafkaSettings | None = Field(default=None, env=set())
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> AnalyticsSettings:
-        """Read ANALYTICS_*, EVENT_BROKER_DB_URL, RABBITMQ_*, KAFKA_*, TRACKER_DB_URL."""
-        env = os.environ if environ is None else environ
-        var = Path(env.get("MALL_ASSISTANT_VAR", "").strip() or REPO_ROOT / "var")
-        broker = env.get("ANALYTICS_BROKER", "").strip().lower() or "sql"
+    class Config:
+        error = SettingsError
+
+    @validator("var_dir")
+    def _absolute(cls, value: Path) -> Path:
+        return Path(value).resolve()
+
+    @validator("broker", pre=True)
+    def _known_broker(cls, value: Any) -> str:
+        broker = str(value).strip().lower() or "sql"
         if broker not in BROKERS:
-            raise SettingsError(
+            raise ValueError(
                 f"ANALYTICS_BROKER must be one of {', '.join(BROKERS)}, got {broker!r}"
             )
-        user = quote(env.get("RABBITMQ_USER", "").strip() or "guest", safe="")
-        password = quote(env.get("RABBITMQ_PASSWORD", "").strip() or "guest", safe="")
-        host = env.get("RABBITMQ_HOST", "").strip() or "127.0.0.1"
-        rabbit_port = _port(env, "RABBITMQ_PORT", 5672)
-        return cls(
-            database_url=env.get("ANALYTICS_DATABASE_URL", "").strip()
-            or f"sqlite:///{var / 'analytics.db'}",
-            broker=broker,
-            event_broker_db_url=env.get("EVENT_BROKER_DB_URL", "").strip()
-            or f"sqlite:///{var / 'events.db'}",
-            rabbitmq_url=f"amqp://{user}:{password}@{host}:{rabbit_port}/",
-            queue=env.get("ANALYTICS_QUEUE", "").strip() or cls.queue,
-            kafka=KafkaSettings.from_env(env) if broker == "kafka" else None,
-            tracker_db_url=env.get("TRACKER_DB_URL", "").strip()
-            or f"sqlite:///{var / 'trackers.db'}",
-            recover_every=_non_negative_int(env, "ANALYTICS_RECOVER_SECONDS", cls.recover_every),
-            mall_database_url=env.get("MALL_DATABASE_URL", "").strip()
-            or f"sqlite:///{var / 'mall.db'}",
-            host=env.get("ANALYTICS_HOST", "").strip() or cls.host,
-            port=_port(env, "ANALYTICS_PORT", cls.port),
-            api_token=env.get("ANALYTICS_API_TOKEN", "").strip(),
-        )
+        return broker
+
+    @validator("database_url", always=True)
+    def _facts_default(cls, value: str, values: dict[str, Any]) -> str:
+        return value or f"sqlite:///{values.get('var_dir', REPO_ROOT / 'var') / 'analytics.db'}"
+
+    @validator("event_broker_db_url", always=True)
+    def _events_default(cls, value: str, values: dict[str, Any]) -> str:
+        return value or f"sqlite:///{values.get('var_dir', REPO_ROOT / 'var') / 'events.db'}"
+
+    @validator("tracker_db_url", always=True)
+    def _trackers_default(cls, value: str, values: dict[str, Any]) -> str:
+        return value or f"sqlite:///{values.get('var_dir', REPO_ROOT / 'var') / 'trackers.db'}"
+
+    @validator("mall_database_url", always=True)
+    def _mall_default(cls, value: str, values: dict[str, Any]) -> str:
+        return value or f"sqlite:///{values.get('var_dir', REPO_ROOT / 'var') / 'mall.db'}"
+
+    @validator("rabbitmq_port", "port", pre=True)
+    def _port(cls, value: Any, field: ModelField) -> int:
+        return port_number(value, field)
+
+    @validator("recover_every", pre=True)
+    def _seconds(cls, value: Any, field: ModelField) -> int:
+        return whole_number(value, field, low=0)
+
+    @classmethod
+    def from_env(  # type: ignore[override]
+        cls, environ: Any = None, **given: Any
+    ) -> AnalyticsSettings:
+        """ANALYTICS_*, EVENT_BROKER_DB_URL, RABBITMQ_*, KAFKA_*, TRACKER_DB_URL; the Kafka
+        part is read (and checked) only when it is the broker."""
+        settings = super().from_env(environ, **given)
+        if settings.broker == "kafka" and settings.kafka is None:
+            settings = settings.replace(kafka=KafkaSettings.from_env(environ))
+        return settings
+
+    @property
+    def rabbitmq_url(self) -> str:
+        """The AMQP URL of RABBITMQ_* (user and password quoted)."""
+        user = quote(self.rabbitmq_user or "guest", safe="")
+        password = quote(self.rabbitmq_password or "guest", safe="")
+        return f"amqp://{user}:{password}@{self.rabbitmq_host}:{self.rabbitmq_port}/"
 
     def check(self) -> None:
         """Refuse to serve the read API without its credential (SecretError)."""

@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -176,16 +176,14 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=4.0, help="soak turns per second")
     args = parser.parse_args()
     workdir = ROOT / "var" / "bench-cluster"
-    base = replace(
-        StackSettings.from_env(),
+    base = StackSettings.from_env().replace(
         var_dir=workdir / "single",
         extra_env={"REST_CHANNEL_TOKEN": REST_TOKEN, **NO_LIMITS},
     )
     train(base)
     rows = []
     single = Stack(
-        replace(
-            base,
+        base.replace(
             rasa_port=free_port(),
             actions_port=free_port(),
             mall_port=free_port(),
@@ -218,8 +216,7 @@ def main() -> int:
         print(f"\nCluster skipped: {missing}")
         return 0
     cluster = Cluster(
-        replace(
-            base,
+        base.replace(
             var_dir=workdir / "cluster",
             rasa_port=free_base(),
             actions_port=free_base(),

@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -138,8 +138,7 @@ def _rss_mb(pids: list[int]) -> float:
 
 def bench_mall_assistant(args: argparse.Namespace, workdir: Path) -> Result:
     """Run the whole assistant (SQLite tracker store, mall service, action server)."""
-    settings = replace(
-        StackSettings.from_env(),
+    settings = StackSettings.from_env().replace(
         rasa_port=free_port(),
         actions_port=free_port(),
         mall_port=free_port(),

@@ -22,7 +22,6 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,8 +80,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25, help="functions listed per profile")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mall-trace-") as tmp:
-        settings = replace(
-            StackSettings.from_env(),
+        settings = StackSettings.from_env().replace(
             actions_port=free_port(),
             mall_port=free_port(),
             var_dir=Path(tmp),

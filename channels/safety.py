@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
 from typing import Any
 
 from rasa.shared.core.events import BotUttered, ConversationPaused, SlotSet, UserUttered
@@ -20,6 +19,7 @@ from rasa.shared.core.events import BotUttered, ConversationPaused, SlotSet, Use
 from actions.clients.errors import MallError
 from actions.clients.mall import MallClient
 from actions.settings import Settings
+from channels.settings import channel_settings
 from components.handoff_policy import SERVICE_FAILURE, silence_calls_for_a_person
 from monitoring.metrics import TURN_ERRORS, channel_label
 
@@ -83,7 +83,7 @@ async def reply_or_fallback(
         if isinstance(event, UserUttered) and event.text
     ][-20:]
     if not await asyncio.to_thread(_open_handoff, sender_id, channel, transcript):
-        hotline = os.environ.get("HANDOFF_HOTLINE", "400-800-8888")
+        hotline = channel_settings().handoff_hotline
         return [{"recipient_id": sender_id, "text": UNREACHABLE_TEXT.format(hotline=hotline)}]
     async with agent.lock_store.lock(sender_id):
         tracker = await agent.tracker_store.retrieve(sender_id)

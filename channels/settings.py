@@ -12,46 +12,77 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseSettings, Field, validator
+from pydantic import Field
 
-from security.dotenv import load_dotenv
-from security.tokens import check_environment, resolve_secret
+from security.settings import SECRET, ProcessSettings
+from security.tokens import resolve_secret
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-class ChannelSettings(BaseSettings):
+WECHAT_DOC = "docs/wechat.md"
+
+
+def _wechat(variable: str, *, hidden: bool = False) -> Any:
+    """A WeChat variable: docs/wechat.md documents it, beside the account's setup."""
+    return Field(default="", env=variable, repr=not hidden, documented_in=WECHAT_DOC)
+
+
+class ChannelSettings(ProcessSettings):
     """Secrets and limits of the channels in credentials.yml, by their variable names."""
 
-    environment: str = Field(default="development", env="MALL_ASSISTANT_ENV")
     var_dir: Path = Field(default=ROOT / "var", env="MALL_ASSISTANT_VAR")
-    web_channel_secret: str = ""
-    web_session_rate_limit: str = ""
-    web_message_rate_limit: str = ""
-    web_client_rate_limit: str = ""
-    web_redis_url: str = ""
-    handoff_token: str = ""
-    rest_channel_token: str = ""
-    wechat_token: str = ""
-    wechat_app_id: str = ""
-    wechat_app_secret: str = ""
-    wechat_encoding_aes_key: str = ""
-    wechat_api_base_url: str = ""
-    wechat_redis_url: str = ""
-    wechat_account_type: str = ""
-    wechat_miniprogram_app_id: str = ""
-    wechat_product_page: str = ""
-    wechat_card_thumb_media_id: str = ""
-    wechat_reply_timeout: str = ""
-    wechat_client_rate_limit: str = ""
-    wechat_sender_rate_limit: str = ""
-
-    class Config:
-        case_sensitive = False
-
-    @validator("environment")
-    def _known_environment(cls, value: str) -> str:
-        return check_environment(value)
+    web_channel_secret: str = Field(default="", env="WEB_CHANNEL_SECRET", repr=False, secret=SECRET)
+    web_session_rate_limit: str = Field(
+        default="",
+        env="WEB_SESSION_RATE_LIMIT",
+        shown="`30/60`",
+        description="widget sessions per client address (count/seconds)",
+    )
+    web_message_rate_limit: str = Field(
+        default="",
+        env="WEB_MESSAGE_RATE_LIMIT",
+        shown="`20/60`",
+        description="widget messages per conversation (count/seconds)",
+    )
+    web_client_rate_limit: str = Field(
+        default="",
+        env="WEB_CLIENT_RATE_LIMIT",
+        shown="`120/60`",
+        description="widget messages per client address (count/seconds)",
+    )
+    web_redis_url: str = Field(
+        default="",
+        env="WEB_REDIS_URL",
+        shown="unset: this process only",
+        description="where the web channel remembers the message ids it answered (an hour), "
+        "so a widget resend that reaches another Rasa replica is answered once (`make "
+        "cluster` sets it)",
+    )
+    handoff_token: str = Field(default="", env="HANDOFF_TOKEN", repr=False, secret=SECRET)
+    rest_channel_token: str = Field(
+        default="",
+        env="REST_CHANNEL_TOKEN",
+        repr=False,
+        secret=SECRET,
+        shown="unset: REST off",
+        description="turns the REST channel on, for callers with this token only",
+    )
+    # Offered by the safety net when not even a handoff can be recorded.
+    handoff_hotline: str = Field(default="400-800-8888", env="HANDOFF_HOTLINE")
+    wechat_token: str = _wechat("WECHAT_TOKEN", hidden=True)
+    wechat_app_id: str = _wechat("WECHAT_APP_ID")
+    wechat_app_secret: str = _wechat("WECHAT_APP_SECRET", hidden=True)
+    wechat_encoding_aes_key: str = _wechat("WECHAT_ENCODING_AES_KEY", hidden=True)
+    wechat_api_base_url: str = _wechat("WECHAT_API_BASE_URL")
+    wechat_redis_url: str = _wechat("WECHAT_REDIS_URL")
+    wechat_account_type: str = _wechat("WECHAT_ACCOUNT_TYPE")
+    wechat_miniprogram_app_id: str = _wechat("WECHAT_MINIPROGRAM_APP_ID")
+    wechat_product_page: str = _wechat("WECHAT_PRODUCT_PAGE")
+    wechat_card_thumb_media_id: str = _wechat("WECHAT_CARD_THUMB_MEDIA_ID")
+    wechat_reply_timeout: str = _wechat("WECHAT_REPLY_TIMEOUT")
+    wechat_client_rate_limit: str = _wechat("WECHAT_CLIENT_RATE_LIMIT")
+    wechat_sender_rate_limit: str = _wechat("WECHAT_SENDER_RATE_LIMIT")
 
     def secret(self, name: str, value: str | None = None) -> str:
         """The secret `name` (credentials.yml's `value` first), generated in development."""
@@ -80,8 +111,7 @@ class ChannelSettings(BaseSettings):
 
 def channel_settings() -> ChannelSettings:
     """The settings from the environment, `.env` included (variables already set win)."""
-    load_dotenv(ROOT / ".env")
-    return ChannelSettings()
+    return ChannelSettings.from_env()
 
 
 def merged(credentials: dict[str, Any] | None, defaults: dict[str, Any]) -> dict[str, Any]:

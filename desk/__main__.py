@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from dataclasses import replace
 
 from desk.settings import DeskSettings, SettingsError
-from security.dotenv import load_dotenv
 from security.logs import install_log_masking
 from security.tokens import SecretError
 
@@ -36,7 +34,6 @@ def _serve(settings: DeskSettings) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return the process exit status."""
-    load_dotenv()
     parser = argparse.ArgumentParser(prog="python -m desk", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the shop and the agent console")
@@ -53,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, SecretError) as error:
         logger.error("%s", error)
         return 2
-    settings = replace(settings, host=args.host or settings.host, port=args.port or settings.port)
+    settings = settings.replace(host=args.host or settings.host, port=args.port or settings.port)
     return _serve(settings)
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
+from pydantic import Field, validator
+from pydantic.fields import ModelField
+
 from security.ratelimit import Limit
+from security.settings import SECRET, ProcessSettings, flag, http_url, port_number, variable_of
 from security.tokens import require_secret
 
 DEFAULT_LOGIN_LIMIT = Limit(10, 60)
@@ -17,97 +19,112 @@ class SettingsError(ValueError):
     """An environment variable holds a value the desk cannot use."""
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    return env.get(name, "").strip().lower() in ("1", "true", "yes")
-
-
-def _port(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
-        raise SettingsError(f"{name} must be a TCP port number, got {raw!r}")
-    return int(raw)
-
-
-def _url(env: Mapping[str, str], name: str, default: str) -> str:
-    url = (env.get(name, "").strip() or default).rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise SettingsError(f"{name} must be an http(s) URL, got {url!r}")
-    return url
-
-
 def origin_of(url: str) -> str:
     """scheme://host[:port] of a URL."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
 
 
-@dataclass(frozen=True)
-class DeskSettings:
+class DeskSettings(ProcessSettings):
     """Where the desk listens, and how it reaches the mall API and the Rasa server."""
 
-    host: str = "127.0.0.1"
-    port: int = 5057
-    mall_api_url: str = "http://127.0.0.1:5056"
-    mall_api_token: str = field(default="", repr=False)
+    host: str = Field(
+        default="127.0.0.1",
+        env="DESK_HOST",
+        description="where the desk listens when started on its own (`python -m desk serve`; "
+        "`make run` gives it `ASSISTANT_HOST`)",
+    )
+    port: int = Field(default=5057, env="DESK_PORT", description="the desk's port")
+    mall_api_url: str = Field(default="http://127.0.0.1:5056", env="MALL_API_URL")
+    mall_api_token: str = Field(default="", env="MALL_API_TOKEN", repr=False, secret=SECRET)
     # Internal address of the Rasa server: transcripts (HTTP API) and the handoff bridge.
-    rasa_url: str = "http://127.0.0.1:5005"
-    rasa_api_token: str = field(default="", repr=False)
-    handoff_token: str = field(default="", repr=False)
+    rasa_url: str = Field(
+        default="http://127.0.0.1:5005",
+        env="RASA_URL",
+        description="where the desk and the scheduler reach Rasa's HTTP API and the bridge "
+        "(`make run` sets it)",
+    )
+    rasa_api_token: str = Field(default="", env="RASA_API_TOKEN", repr=False, secret=SECRET)
+    handoff_token: str = Field(default="", env="HANDOFF_TOKEN", repr=False, secret=SECRET)
     # Signs demo-customer cookies and asks the web channel for signed-in customers' tokens.
-    web_channel_secret: str = field(default="", repr=False)
+    web_channel_secret: str = Field(default="", env="WEB_CHANNEL_SECRET", repr=False, secret=SECRET)
     # Where browsers load the chat widget (None: the shop says chat is off).
-    widget_script_url: str | None = "http://127.0.0.1:5005/webhooks/web/widget.js"
-    shop_demo_sign_in: bool = False
-    secure_cookies: bool = False
-    login_limit: Limit = DEFAULT_LOGIN_LIMIT
-    max_body_bytes: int = 64 * 1024
+    widget_script_url: str | None = Field(
+        default="",
+        env="WIDGET_SCRIPT_URL",
+        shown="`$RASA_URL/webhooks/web/widget.js`",
+        description="where browsers load the widget from, when they reach Rasa at another "
+        "address",
+    )
+    shop_demo_sign_in: bool = Field(
+        default=False,
+        env="SHOP_DEMO_SIGN_IN",
+        description="`1` lets the demo shop browse as a seeded customer (demo only)",
+    )
+    secure_cookies: bool = Field(
+        default=False,
+        env="CONSOLE_SECURE_COOKIES",
+        description="console cookies for HTTPS only; set `true` behind HTTPS",
+    )
+    login_limit: Limit = Field(
+        default=DEFAULT_LOGIN_LIMIT,
+        env="CONSOLE_LOGIN_RATE_LIMIT",
+        shown="`10/60`",
+        description="login attempts per client address (count/seconds; `0` off)",
+    )
+    max_body_bytes: int = Field(default=64 * 1024, env=set())
     # The shop page's and the widget's behaviour events go to the mall with these keys.
-    shop_event_key: str = field(default="", repr=False)
-    widget_event_key: str = field(default="", repr=False)
+    shop_event_key: str = Field(default="", env="SHOP_EVENT_KEY", repr=False, secret=SECRET)
+    widget_event_key: str = Field(default="", env="WIDGET_EVENT_KEY", repr=False, secret=SECRET)
     # The dashboard's figures: the analytics process's read API and its token.
-    analytics_api_url: str = "http://127.0.0.1:5058"
-    analytics_api_token: str = field(default="", repr=False)
-    # Console agents (usernames) who may open the KPI dashboard.
-    supervisors: frozenset[str] = frozenset()
+    analytics_api_url: str = Field(
+        default="http://127.0.0.1:5058",
+        env="ANALYTICS_API_URL",
+        description="where the desk reaches the analytics read API",
+    )
+    analytics_api_token: str = Field(
+        default="", env="ANALYTICS_API_TOKEN", repr=False, secret=SECRET
+    )
+    supervisors: frozenset[str] = Field(
+        default=frozenset(),
+        env="CONSOLE_SUPERVISORS",
+        shown="unset: nobody (`make run`: `demo`)",
+        description="console agents (usernames, comma-separated) who may open the dashboard",
+    )
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> DeskSettings:
-        """Read DESK_*, MALL_API_*, RASA_*, HANDOFF_TOKEN, WIDGET_*, CONSOLE_* and
-        ANALYTICS_API_* variables."""
-        env = os.environ if environ is None else environ
-        rasa_url = _url(env, "RASA_URL", cls.rasa_url)
-        widget = env.get("WIDGET_SCRIPT_URL", "").strip() or f"{rasa_url}/webhooks/web/widget.js"
-        try:
-            login_limit = Limit.parse(
-                "CONSOLE_LOGIN_RATE_LIMIT", env.get("CONSOLE_LOGIN_RATE_LIMIT"), DEFAULT_LOGIN_LIMIT
-            )
-        except ValueError as error:
-            raise SettingsError(str(error)) from None
-        return cls(
-            host=env.get("DESK_HOST", "").strip() or cls.host,
-            port=_port(env, "DESK_PORT", cls.port),
-            mall_api_url=_url(env, "MALL_API_URL", cls.mall_api_url),
-            mall_api_token=env.get("MALL_API_TOKEN", "").strip(),
-            rasa_url=rasa_url,
-            rasa_api_token=env.get("RASA_API_TOKEN", "").strip(),
-            handoff_token=env.get("HANDOFF_TOKEN", "").strip(),
-            web_channel_secret=env.get("WEB_CHANNEL_SECRET", "").strip(),
-            widget_script_url=widget,
-            shop_demo_sign_in=_flag(env, "SHOP_DEMO_SIGN_IN"),
-            secure_cookies=_flag(env, "CONSOLE_SECURE_COOKIES"),
-            login_limit=login_limit,
-            shop_event_key=env.get("SHOP_EVENT_KEY", "").strip(),
-            widget_event_key=env.get("WIDGET_EVENT_KEY", "").strip(),
-            analytics_api_url=_url(env, "ANALYTICS_API_URL", cls.analytics_api_url),
-            analytics_api_token=env.get("ANALYTICS_API_TOKEN", "").strip(),
-            supervisors=frozenset(
-                name.strip()
-                for name in env.get("CONSOLE_SUPERVISORS", "").split(",")
-                if name.strip()
-            ),
-        )
+    class Config:
+        error = SettingsError
+
+    @validator("port", pre=True)
+    def _port(cls, value: Any, field: ModelField) -> int:
+        return port_number(value, field)
+
+    @validator("supervisors", pre=True)
+    def _names(cls, value: Any) -> frozenset[str]:
+        if isinstance(value, str):
+            return frozenset(name.strip() for name in value.split(",") if name.strip())
+        return frozenset(value or ())
+
+    @validator("mall_api_url", "rasa_url", "analytics_api_url", pre=True)
+    def _url(cls, value: Any, field: ModelField) -> str:
+        return http_url(value, field)
+
+    @validator("widget_script_url", always=True)
+    def _widget(cls, value: str | None, values: dict[str, Any]) -> str | None:
+        if value == "":
+            rasa_url = values.get("rasa_url", cls.__fields__["rasa_url"].default)
+            return f"{rasa_url}/webhooks/web/widget.js"
+        return value
+
+    @validator("shop_demo_sign_in", "secure_cookies", pre=True)
+    def _flag(cls, value: Any, field: ModelField) -> bool:
+        return flag(value, field)
+
+    @validator("login_limit", pre=True)
+    def _limit(cls, value: Any, field: ModelField) -> Any:
+        if isinstance(value, str):
+            return Limit.parse(variable_of(field), value, DEFAULT_LOGIN_LIMIT)
+        return value
 
     def check(self) -> None:
         """Refuse to serve without the credentials the desk needs (SecretError names them)."""

@@ -281,7 +281,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    settings = StackSettings.from_env()
+    try:
+        settings = StackSettings.from_env()
+    except ValueError as error:  # a malformed variable or, in production, a weak secret
+        print(f"launcher: {error}", file=sys.stderr)
+        return 2
     if args.command in ("run", "cluster"):
         return run(settings, cluster=args.command == "cluster")
     if args.command == "train":

@@ -10,16 +10,20 @@ under the same supervisor as `make run`: killing any one process leaves the othe
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import shutil
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
+
+from pydantic import Field, validator
+from pydantic.fields import ModelField
 
 from launcher.settings import ROOT, StackSettings
 from launcher.stack import Service, Stack, StackError, build_services
 from launcher.supervisor import PortInUse, Program, check_ports
+from security.settings import ProcessSettings
 
 HAPROXY_TEMPLATE = ROOT / "deploy" / "haproxy" / "haproxy.cfg"
 CLUSTER_ENDPOINTS = "deploy/endpoints.cluster.yml"
@@ -30,34 +34,56 @@ class ClusterError(StackError):
     """A shared store or the load balancer is missing."""
 
 
-@dataclass(frozen=True)
-class Backends:
+class Backends(ProcessSettings):
     """Where the shared stores are (loopback defaults: trust auth, guest/guest)."""
 
-    postgres_url: str = "postgresql://postgres@127.0.0.1:5432"
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    postgres_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432",
+        env="CLUSTER_POSTGRES_URL",
+        description="the PostgreSQL server `make cluster` uses",
+    )
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        env="CLUSTER_REDIS_URL",
+        description="the Redis `make cluster` uses (its db is the lock store's; the next two "
+        "hold the read cache and the channels' duplicate checks)",
+    )
+    rabbitmq_url: str = Field(
+        default="amqp://guest:guest@127.0.0.1:5672/",
+        env="CLUSTER_RABBITMQ_URL",
+        description="the RabbitMQ `make cluster` sends Rasa's events to",
+    )
     # Rasa's fanout exchange and the queue bound to it (tests use names of their own).
-    rabbitmq_queue: str = "rasa_events"
-    rabbitmq_exchange: str = "rasa-exchange"
-    mall_database: str = "mall_assistant_mall"
-    tracker_database: str = "mall_assistant_rasa"
-    analytics_database: str = "mall_assistant_analytics"
+    rabbitmq_queue: str = Field(default="rasa_events", env=set())
+    rabbitmq_exchange: str = Field(default="rasa-exchange", env=set())
+    database_prefix: str = Field(
+        default="mall_assistant",
+        env="CLUSTER_DB_PREFIX",
+        description="`make cluster` creates and uses the databases `<prefix>_mall`, "
+        "`<prefix>_rasa` and `<prefix>_analytics`",
+    )
+    # `<prefix>_mall`, `<prefix>_rasa` and `<prefix>_analytics` unless given.
+    mall_database: str = Field(default="", env=set())
+    tracker_database: str = Field(default="", env=set())
+    analytics_database: str = Field(default="", env=set())
 
-    @classmethod
-    def from_env(cls) -> Backends:
-        """CLUSTER_POSTGRES_URL, CLUSTER_REDIS_URL, CLUSTER_RABBITMQ_URL, CLUSTER_DB_PREFIX."""
-        prefix = os.environ.get("CLUSTER_DB_PREFIX", "mall_assistant")
-        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,40}", prefix):
-            raise ClusterError(f"CLUSTER_DB_PREFIX must be a plain database name, got {prefix!r}")
-        return cls(
-            postgres_url=os.environ.get("CLUSTER_POSTGRES_URL", cls.postgres_url).rstrip("/"),
-            redis_url=os.environ.get("CLUSTER_REDIS_URL", cls.redis_url),
-            rabbitmq_url=os.environ.get("CLUSTER_RABBITMQ_URL", cls.rabbitmq_url),
-            mall_database=f"{prefix}_mall",
-            tracker_database=f"{prefix}_rasa",
-            analytics_database=f"{prefix}_analytics",
-        )
+    class Config:
+        error = ClusterError
+
+    @validator("postgres_url")
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @validator("database_prefix")
+    def _plain_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,40}", value):
+            raise ValueError(f"CLUSTER_DB_PREFIX must be a plain database name, got {value!r}")
+        return value
+
+    @validator("mall_database", "tracker_database", "analytics_database", always=True)
+    def _named_after_the_prefix(cls, value: str, values: dict[str, Any], field: ModelField) -> str:
+        suffix = {"mall_database": "mall", "tracker_database": "rasa"}.get(field.name, "analytics")
+        return value or f"{values.get('database_prefix', 'mall_assistant')}_{suffix}"
 
     def database_url(self, name: str) -> str:
         """The URL of database `name` on the PostgreSQL server."""
@@ -247,11 +273,11 @@ def build_cluster_services(settings: StackSettings, ports: ClusterPorts) -> list
     [mall] = build_services(settings, ["mall"])
     services = [mall]
     for index, port in enumerate(ports.actions, start=1):
-        [actions] = build_services(replace(settings, actions_port=port), ["actions"])
+        [actions] = build_services(settings.replace(actions_port=port), ["actions"])
         actions.name = f"actions-{index}"
         services.append(actions)
     for index, port in enumerate(ports.rasa, start=1):
-        [rasa] = build_services(replace(settings, rasa_port=port), ["rasa"])
+        [rasa] = build_services(settings.replace(rasa_port=port), ["rasa"])
         rasa.name = f"rasa-{index}"
         rasa.command = _retarget(rasa.command, "--endpoints", CLUSTER_ENDPOINTS)
         rasa.command = _retarget(
@@ -277,8 +303,7 @@ def build_cluster_services(settings: StackSettings, ports: ClusterPorts) -> list
 
 def cluster_settings(settings: StackSettings, backends: Backends) -> StackSettings:
     """`settings` on the shared stores: PostgreSQL databases, the endpoints' variables."""
-    return replace(
-        settings,
+    return settings.replace(
         mall_database_url=backends.database_url(backends.mall_database),
         tracker_db_url=backends.database_url(backends.tracker_database),
         extra_env={

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from security.dotenv import load_dotenv
-from security.tokens import kept_secret
+from pydantic import Field, validator
+from pydantic.fields import ModelField
+
+from security.settings import REQUIRED_SECRET, SECRET, ProcessSettings, port_number
+from security.tokens import DEVELOPMENT, kept_secret
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_NAME = "mall-assistant"
-# Generated on first run when the environment does not set them (see shared_secret).
+# Generated on first run in development when the environment does not set them (see
+# shared_secret); production must set the required ones and generates none.
 SHARED_SECRETS = (
     "MALL_API_TOKEN",
     "WEB_CHANNEL_SECRET",
@@ -81,70 +85,116 @@ def _reachable(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
 
 
-def _port(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
-        raise ValueError(f"{name} must be a TCP port number, got {raw!r}")
-    return int(raw)
-
-
-@dataclass(frozen=True)
-class StackSettings:
+class StackSettings(ProcessSettings):
     """Ports, URLs and paths for one running assistant."""
 
     # The browser-facing processes (Rasa's channels, the desk) listen here ...
-    host: str = "127.0.0.1"
+    host: str = Field(
+        default="127.0.0.1",
+        env="ASSISTANT_HOST",
+        description="where the browser-facing processes listen: Rasa (channels) and the desk",
+    )
     # ... the mall API and the action server here: nothing outside the machine by default.
-    mall_host: str = "127.0.0.1"
-    actions_host: str = "127.0.0.1"
-    rasa_port: int = 5005
-    actions_port: int = 5055
-    mall_port: int = 5056
-    desk_port: int = 5057
-    analytics_port: int = 5058
+    mall_host: str = Field(default="127.0.0.1", env="MALL_HOST")
+    actions_host: str = Field(
+        default="127.0.0.1",
+        env="ACTIONS_HOST",
+        description="where the action server listens (keep it private)",
+    )
+    rasa_port: int = Field(default=5005, env="RASA_PORT", description="Rasa's port")
+    actions_port: int = Field(
+        default=5055, env="ACTIONS_PORT", description="the action server's port"
+    )
+    mall_port: int = Field(default=5056, env="MALL_PORT")
+    desk_port: int = Field(default=5057, env="DESK_PORT")
+    analytics_port: int = Field(default=5058, env="ANALYTICS_PORT")
     # Origins whose pages may call the web channel (empty: the demo shop's own).
-    widget_allowed_origins: tuple[str, ...] = ()
-    var_dir: Path = ROOT / "var"
-    models_dir: Path = ROOT / "models"
-    mall_database_url: str = ""
-    tracker_db_url: str = ""
-    rasa_api_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    widget_allowed_origins: tuple[str, ...] = Field(
+        default=(),
+        env="WIDGET_ALLOWED_ORIGINS",
+        shown="the shop's own origin",
+        description="origins (comma-separated) whose pages may call the web channel (CORS)",
+    )
+    var_dir: Path = Field(
+        default=ROOT / "var",
+        env="MALL_ASSISTANT_VAR",
+        description="where databases, secrets and logs live",
+    )
+    models_dir: Path = Field(
+        default=ROOT / "models",
+        env="MALL_ASSISTANT_MODELS",
+        description="where the trained model goes",
+    )
+    mall_database_url: str = Field(default="", env="MALL_DATABASE_URL")
+    tracker_db_url: str = Field(
+        default="",
+        env="TRACKER_DB_URL",
+        shown="`sqlite:///var/trackers.db`",
+        description="Rasa's tracker store, read by `endpoints.production.yml` (`endpoints.yml` "
+        "has it written in) and by the mall's `kpis` and `erase-customer` commands",
+    )
+    rasa_api_token: str = Field(
+        default_factory=lambda: secrets.token_urlsafe(24),
+        env="RASA_API_TOKEN",
+        repr=False,
+        secret=SECRET,
+        shown="random per run",
+        description="token for Rasa's HTTP API (`/status`, `/conversations/...`)",
+    )
+    # The secrets the processes share: generated once under var/secrets/ in development when
+    # unset; in production the three the processes need must be set.
+    mall_api_token: str = Field(
+        default="", env="MALL_API_TOKEN", repr=False, secret=REQUIRED_SECRET
+    )
+    web_channel_secret: str = Field(
+        default="",
+        env="WEB_CHANNEL_SECRET",
+        repr=False,
+        secret=REQUIRED_SECRET,
+        shown="generated once (`var/secrets/`)",
+        description="web-widget token signing key; the shop's server proves itself with it",
+    )
+    handoff_token: str = Field(
+        default="",
+        env="HANDOFF_TOKEN",
+        repr=False,
+        secret=REQUIRED_SECRET,
+        shown="generated once (`var/secrets/`)",
+        description="desk → Rasa bridge token",
+    )
+    console_demo_password: str = Field(
+        default="",
+        env="CONSOLE_DEMO_PASSWORD",
+        repr=False,
+        secret=SECRET,
+        shown="generated once (`var/secrets/`); production: unset, no demo agent",
+        description="password of the demo agent `demo`",
+    )
+    shop_event_key: str = Field(default="", env="SHOP_EVENT_KEY", repr=False, secret=SECRET)
+    widget_event_key: str = Field(default="", env="WIDGET_EVENT_KEY", repr=False, secret=SECRET)
     # Seconds between the proactive-message scheduler's passes.
-    outreach_interval: float = 30.0
+    outreach_interval: float = Field(default=30.0, env=set())
     # Extra variables for every child (tests point channels at fake outside services).
-    extra_env: dict[str, str] = field(default_factory=dict)
+    extra_env: dict[str, str] = Field(default_factory=dict, env=set())
 
-    @classmethod
-    def from_env(cls) -> StackSettings:
-        """Read the settings from the environment, with embedded defaults (SQLite, loopback)."""
-        load_dotenv()
-        var_dir = Path(os.environ.get("MALL_ASSISTANT_VAR", ROOT / "var")).resolve()
-        models_dir = Path(os.environ.get("MALL_ASSISTANT_MODELS", ROOT / "models")).resolve()
-        origins = os.environ.get("WIDGET_ALLOWED_ORIGINS", "").replace(",", " ").split()
+    @validator("rasa_port", "actions_port", "mall_port", "desk_port", "analytics_port", pre=True)
+    def _port(cls, value: Any, field: ModelField) -> int:
+        return port_number(value, field)
+
+    @validator("widget_allowed_origins", pre=True)
+    def _origins(cls, value: Any) -> tuple[str, ...]:
+        origins = value.replace(",", " ").split() if isinstance(value, str) else list(value)
         for origin in origins:
             if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
                 raise ValueError(
                     f"WIDGET_ALLOWED_ORIGINS lists origins like https://shop.example.com, "
                     f"got {origin!r}"
                 )
-        return cls(
-            host=os.environ.get("ASSISTANT_HOST", "127.0.0.1"),
-            mall_host=os.environ.get("MALL_HOST", "127.0.0.1"),
-            actions_host=os.environ.get("ACTIONS_HOST", "127.0.0.1"),
-            rasa_port=_port("RASA_PORT", 5005),
-            actions_port=_port("ACTIONS_PORT", 5055),
-            mall_port=_port("MALL_PORT", 5056),
-            desk_port=_port("DESK_PORT", 5057),
-            analytics_port=_port("ANALYTICS_PORT", 5058),
-            widget_allowed_origins=tuple(origins),
-            var_dir=var_dir,
-            models_dir=models_dir,
-            mall_database_url=os.environ.get("MALL_DATABASE_URL", ""),
-            tracker_db_url=os.environ.get("TRACKER_DB_URL", ""),
-            rasa_api_token=os.environ.get("RASA_API_TOKEN") or secrets.token_urlsafe(24),
-        )
+        return tuple(origins)
+
+    @validator("var_dir", "models_dir")
+    def _absolute(cls, value: Path) -> Path:
+        return value.resolve()
 
     @property
     def log_dir(self) -> Path:
@@ -225,8 +275,13 @@ class StackSettings:
         )
         # Secrets shared between processes: kept under var/ so that web-widget tokens and the
         # console's link to Rasa survive a restart; the environment wins when it sets them.
+        # In production nothing is invented: the settings refused missing required ones.
         for name in SHARED_SECRETS:
-            env[name] = env.get(name) or self.shared_secret(name)
+            given = getattr(self, name.lower(), "") or env.get(name, "")
+            if given:
+                env[name] = given
+            elif self.environment == DEVELOPMENT:
+                env[name] = self.shared_secret(name)
         env.update(self.extra_env)
         return env
 
@@ -238,3 +293,31 @@ class StackSettings:
     def shared_secret(self, name: str) -> str:
         """A random secret generated once and kept in var/secrets/<name>."""
         return kept_secret(self.var_dir / "secrets" / name)
+
+
+class EndpointSettings(ProcessSettings):
+    """What `endpoints.production.yml` reads: Rasa substitutes these itself (`${...}`), the
+    launcher fills them for its children (`child_env`); listed here so they are documented
+    with the rest (a test compares them with the file)."""
+
+    action_endpoint_url: str = Field(
+        default="",
+        env="ACTION_ENDPOINT_URL",
+        shown="`http://127.0.0.1:5055/webhook`",
+        description="where Rasa calls the action server, read by `endpoints.production.yml` "
+        "(`endpoints.yml` has it written in)",
+    )
+    tracker_db_url: str = Field(default="", env="TRACKER_DB_URL")
+    event_broker_dialect: str = Field(
+        default="sqlite",
+        env="EVENT_BROKER_DIALECT",
+        description="the SQL event broker's dialect in `endpoints.production.yml` (`make run`: "
+        "`sqlite`; `postgresql` needs url, port, username and password added there)",
+    )
+    event_broker_db: str = Field(
+        default="",
+        env="EVENT_BROKER_DB",
+        shown="`var/events.db`",
+        description="the SQL event broker's database in `endpoints.production.yml` (the file "
+        "`EVENT_BROKER_DB_URL` names for the consumer)",
+    )

@@ -10,12 +10,10 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mall.settings import REPO_ROOT, Settings, SettingsError
-from security.dotenv import load_dotenv
+from mall.settings import Settings, SettingsError
 from security.logs import install_log_masking
 from security.tokens import SecretError
 
@@ -39,17 +37,16 @@ def _init_db(settings: Settings, *, with_seed: bool) -> int:
                     seed(session=session)
                 else:
                     logger.info("database already has a catalogue; not seeding")
-                _demo_agent(session)
+                _demo_agent(session, settings.demo_password)
         finally:
             database.dispose()
     return 0
 
 
-def _demo_agent(session: Session) -> None:
+def _demo_agent(session: Session, password: str) -> None:
     """The console's demo agent `demo`, when CONSOLE_DEMO_PASSWORD is set (`make run` sets it)."""
     from mall.services.agents import save_agent
 
-    password = os.environ.get("CONSOLE_DEMO_PASSWORD", "")
     if password:
         save_agent(session=session, username="demo", display_name="小美", password=password)
         logger.info("console agent 'demo' ready")
@@ -77,7 +74,7 @@ def _add_agent(
     from mall.errors import MallError
     from mall.services.agents import save_agent
 
-    password = os.environ.get("CONSOLE_AGENT_PASSWORD", "")
+    password = settings.agent_password
     if not password:
         try:
             password = getpass.getpass("Password: ")
@@ -239,7 +236,7 @@ def _outreach(settings: Settings, *, once: bool, interval: float, rasa_url: str)
     from mall.outreach import OutreachConfigError, load_rules
     from mall.scheduler import RasaDeliverer, run_once
 
-    token = os.environ.get("RASA_API_TOKEN", "").strip()
+    token = settings.rasa_api_token
     if not token:
         logger.error("RASA_API_TOKEN is not set: the scheduler delivers through Rasa's HTTP API")
         return 2
@@ -366,7 +363,6 @@ def _serve(settings: Settings) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return the process exit status."""
-    load_dotenv()
     parser = argparse.ArgumentParser(prog="python -m mall", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     init = commands.add_parser("init-db", help="migrate the database to the latest schema")
@@ -400,7 +396,6 @@ def main(argv: list[str] | None = None) -> int:
     outreach.add_argument("--interval", type=float, default=30.0, help="seconds between passes")
     outreach.add_argument(
         "--rasa-url",
-        default=os.environ.get("RASA_URL", "http://127.0.0.1:5005"),
         help="the Rasa server (default RASA_URL or http://127.0.0.1:5005)",
     )
     kpis = commands.add_parser(
@@ -456,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         settings = Settings.from_env()
-    except SettingsError as error:
+    except (SettingsError, SecretError) as error:
         logger.error("%s", error)
         return 2
     if args.command == "init-db":
@@ -472,7 +467,10 @@ def main(argv: list[str] | None = None) -> int:
         return _kpis(settings, args.since, args.tracker_db_url, args.csv, args.by)
     if args.command == "outreach":
         return _outreach(
-            settings, once=args.once, interval=max(args.interval, 1.0), rasa_url=args.rasa_url
+            settings,
+            once=args.once,
+            interval=max(args.interval, 1.0),
+            rasa_url=args.rasa_url or settings.rasa_url,
         )
     if args.command == "experiments":
         return _experiments(settings, args.file)
@@ -481,13 +479,9 @@ def main(argv: list[str] | None = None) -> int:
             settings, args.username, args.name or args.username, args.role, args.scope
         )
     if args.command == "erase-customer":
-        tracker_db_url = (
-            args.tracker_db_url
-            or os.environ.get("TRACKER_DB_URL", "").strip()
-            or f"sqlite:///{REPO_ROOT / 'var' / 'trackers.db'}"
-        )
+        tracker_db_url = args.tracker_db_url or settings.tracker_db_url
         return _erase_customer(settings, args.customer_id, tracker_db_url, confirmed=args.yes)
-    settings = replace(settings, host=args.host or settings.host, port=args.port or settings.port)
+    settings = settings.replace(host=args.host or settings.host, port=args.port or settings.port)
     return _serve(settings)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
 from typing import Literal
 
 logger = logging.getLogger("mall")
@@ -22,7 +21,11 @@ Kind = Literal["product", "profile"]
 
 @functools.lru_cache(maxsize=1)
 def _publisher() -> object | None:
-    url = os.environ.get("MALL_CHANGES_REDIS_URL", "").strip()
+    # The routes announce without a request at hand: the mall's settings, read on first use
+    # (the same values the app was built from).
+    from mall.settings import Settings
+
+    url = Settings.from_env().changes_redis_url
     if not url:
         return None
     import redis  # type: ignore[import-untyped]

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import Field, validator
+from pydantic.fields import ModelField
+
 from mall.insight_settings import InsightSettings, InsightSettingsError
+from security.settings import SECRET, ProcessSettings, port_number, whole_number
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = f"sqlite:///{REPO_ROOT / 'var' / 'mall.db'}"
+DEFAULT_TRACKER_DB_URL = f"sqlite:///{REPO_ROOT / 'var' / 'trackers.db'}"
 # Bodies are small JSON documents; the largest is a handoff's context package.
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
@@ -36,46 +40,76 @@ def _parse_hours(raw: str) -> tuple[time, time | None]:
     return time(start_h, start_m), end
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or int(raw) <= 0:
-        raise SettingsError(f"{name} must be a positive whole number, got {raw!r}")
-    return int(raw)
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"HANDOFF_TIMEZONE is not a known zone: {name!r}") from None
 
 
-@dataclass(frozen=True)
-class HandoffSettings:
+class HandoffSettings(ProcessSettings):
     """When people answer, how long a conversation takes them, and how agents sign in."""
 
-    service_hours: str = "09:00-21:00"
-    timezone: str = "Asia/Shanghai"
-    minutes_per_conversation: int = 4
-    online_window_seconds: int = 120
-    hotline: str = "400-800-8888"
-    session_hours: int = 12
+    service_hours: str = Field(
+        default="09:00-21:00",
+        env="HANDOFF_SERVICE_HOURS",
+        description="when people answer (`00:00-24:00` for always; `22:00-06:00` works too)",
+    )
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        env="HANDOFF_TIMEZONE",
+        description="the time zone of `HANDOFF_SERVICE_HOURS`",
+    )
+    minutes_per_conversation: int = Field(
+        default=4,
+        env="HANDOFF_MINUTES_PER_CONVERSATION",
+        description="for the expected wait the customer is told",
+    )
+    online_window_seconds: int = Field(
+        default=120,
+        env="CONSOLE_ONLINE_WINDOW_SECONDS",
+        description="an agent counts as online this long after their last console request",
+    )
+    hotline: str = Field(default="400-800-8888", env="HANDOFF_HOTLINE")
+    session_hours: int = Field(
+        default=12, env="CONSOLE_SESSION_HOURS", description="console login lifetime (hours)"
+    )
     # Wrong passwords in a row before an agent's account is locked, and for how long.
-    login_max_failures: int = 5
-    login_lock_minutes: int = 15
+    login_max_failures: int = Field(
+        default=5,
+        env="CONSOLE_LOGIN_MAX_FAILURES",
+        description="wrong passwords in a row that lock an agent's account",
+    )
+    login_lock_minutes: int = Field(
+        default=15,
+        env="CONSOLE_LOGIN_LOCK_MINUTES",
+        description="how long (minutes) a locked account stays locked",
+    )
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> HandoffSettings:
-        """Read HANDOFF_* / CONSOLE_* variables; defaults suit the demo."""
-        env = os.environ if environ is None else environ
-        settings = cls(
-            service_hours=env.get("HANDOFF_SERVICE_HOURS", "").strip() or cls.service_hours,
-            timezone=env.get("HANDOFF_TIMEZONE", "").strip() or cls.timezone,
-            minutes_per_conversation=_positive_int(env, "HANDOFF_MINUTES_PER_CONVERSATION", 4),
-            online_window_seconds=_positive_int(env, "CONSOLE_ONLINE_WINDOW_SECONDS", 120),
-            hotline=env.get("HANDOFF_HOTLINE", "").strip() or cls.hotline,
-            session_hours=_positive_int(env, "CONSOLE_SESSION_HOURS", 12),
-            login_max_failures=_positive_int(env, "CONSOLE_LOGIN_MAX_FAILURES", 5),
-            login_lock_minutes=_positive_int(env, "CONSOLE_LOGIN_LOCK_MINUTES", 15),
-        )
-        settings.hours()  # refuse a malformed value at start, not at the first handoff
-        settings.zone()
-        return settings
+    class Config:
+        error = SettingsError
+
+    @validator(
+        "minutes_per_conversation",
+        "online_window_seconds",
+        "session_hours",
+        "login_max_failures",
+        "login_lock_minutes",
+        pre=True,
+    )
+    def _positive(cls, value: Any, field: ModelField) -> int:
+        return whole_number(value, field)
+
+    # Refused at start, not at the first handoff.
+    @validator("service_hours")
+    def _hours(cls, value: str) -> str:
+        _parse_hours(value)
+        return value
+
+    @validator("timezone")
+    def _known_zone(cls, value: str) -> str:
+        _zone(value)
+        return value
 
     def hours(self) -> tuple[time, time | None]:
         """Opening and closing time (None: open until midnight)."""
@@ -83,12 +117,7 @@ class HandoffSettings:
 
     def zone(self) -> ZoneInfo:
         """The time zone the service hours are in."""
-        try:
-            return ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise SettingsError(
-                f"HANDOFF_TIMEZONE is not a known zone: {self.timezone!r}"
-            ) from None
+        return _zone(self.timezone)
 
     def in_service_hours(self, now: datetime) -> bool:
         """Whether people answer at `now` (timezone-aware)."""
@@ -111,43 +140,82 @@ class HandoffSettings:
         return timedelta(minutes=self.login_lock_minutes)
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Where the mall keeps its data, where it listens, and the token callers must send."""
+class Settings(ProcessSettings):
+    """Where the mall keeps its data, where it listens, the token callers must send, and what
+    its commands (the scheduler, KPIs, erasure, agents) need."""
 
-    database_url: str = DEFAULT_DATABASE_URL
-    host: str = "127.0.0.1"
-    port: int = 5056
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        env="MALL_DATABASE_URL",
+        shown="`sqlite:///var/mall.db`",
+        description="the mall's database (`postgresql://...` in production)",
+    )
+    host: str = Field(
+        default="127.0.0.1",
+        env="MALL_HOST",
+        description="where the mall API listens (keep it private)",
+    )
+    port: int = Field(default=5056, env="MALL_PORT", description="the mall API's port")
     # The service token (Authorization: Bearer ...) every route but /health requires.
-    api_token: str = field(default="", repr=False)
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    handoff: HandoffSettings = field(default_factory=HandoffSettings)
-    insight: InsightSettings = field(default_factory=InsightSettings)
+    api_token: str = Field(
+        default="",
+        env="MALL_API_TOKEN",
+        repr=False,
+        secret=SECRET,
+        shown="generated once (`var/secrets/`) by `make run`",
+        description="the mall API's service token; the mall refuses to start without one "
+        "(16+ characters)",
+    )
+    max_body_bytes: int = Field(
+        default=DEFAULT_MAX_BODY_BYTES,
+        env="MALL_MAX_BODY_BYTES",
+        description="larger request bodies get 413 from the mall API",
+    )
+    # Where the mall publishes changed products and profiles (mall/changes.py).
+    changes_redis_url: str = Field(
+        default="",
+        env="MALL_CHANGES_REDIS_URL",
+        shown="unset: no announcements",
+        description="where the mall publishes changed products and profiles "
+        "(`mall-assistant:mall-changes`), so the action servers' cache drops them",
+    )
+    # The scheduler (`python -m mall outreach`) triggers offers through Rasa's HTTP API.
+    rasa_url: str = Field(default="http://127.0.0.1:5005", env="RASA_URL")
+    rasa_api_token: str = Field(default="", env="RASA_API_TOKEN", repr=False, secret=SECRET)
+    # `kpis` and `erase-customer` read Rasa's SQL tracker store.
+    tracker_db_url: str = Field(
+        default=DEFAULT_TRACKER_DB_URL, env="TRACKER_DB_URL", shown="`sqlite:///var/trackers.db`"
+    )
+    # `init-db --seed` creates the demo agent with this password; `add-agent` takes the other.
+    demo_password: str = Field(default="", env="CONSOLE_DEMO_PASSWORD", repr=False, secret=SECRET)
+    agent_password: str = Field(
+        default="",
+        env="CONSOLE_AGENT_PASSWORD",
+        repr=False,
+        secret=SECRET,
+        shown="asked",
+        description="the password `python -m mall add-agent` gives the agent (else it asks)",
+    )
+    handoff: HandoffSettings = Field(default_factory=HandoffSettings, env=set())
+    insight: InsightSettings = Field(default_factory=InsightSettings, env=set())
+
+    class Config:
+        error = SettingsError
+
+    @validator("port", pre=True)
+    def _port(cls, value: Any, field: ModelField) -> int:
+        return port_number(value, field)
+
+    @validator("max_body_bytes", pre=True)
+    def _positive(cls, value: Any, field: ModelField) -> int:
+        return whole_number(value, field)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from `MALL_*`, `HANDOFF_*` and `CONSOLE_*` variables."""
-        env = os.environ if environ is None else environ
-        raw_port = env.get("MALL_PORT", "").strip() or "5056"
+    def from_env(cls, environ: Mapping[str, str] | None = None, **given: Any) -> Settings:
+        """Build settings from `MALL_*`, `HANDOFF_*`, `CONSOLE_*` and the insight variables."""
         try:
-            port = int(raw_port)
-        except ValueError:
-            raise SettingsError(f"MALL_PORT must be a port number, got {raw_port!r}") from None
-        if not 0 < port < 65536:
-            raise SettingsError(f"MALL_PORT must be between 1 and 65535, got {port}")
-        return cls(
-            database_url=env.get("MALL_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
-            host=env.get("MALL_HOST", "").strip() or "127.0.0.1",
-            port=port,
-            api_token=env.get("MALL_API_TOKEN", "").strip(),
-            max_body_bytes=_positive_int(env, "MALL_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
-            handoff=HandoffSettings.from_env(env),
-            insight=_insight(env),
-        )
-
-
-def _insight(env: Mapping[str, str]) -> InsightSettings:
-    try:
-        return InsightSettings.from_env(env)
-    except InsightSettingsError as error:
-        raise SettingsError(str(error)) from None
+            insight = InsightSettings.from_env(environ)
+        except InsightSettingsError as error:
+            raise SettingsError(str(error)) from None
+        parts = {"handoff": HandoffSettings.from_env(environ), "insight": insight}
+        return super().from_env(environ, **{**parts, **given})

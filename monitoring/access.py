@@ -10,26 +10,38 @@ outsider look local, so any forwarding header is refused.
 from __future__ import annotations
 
 import ipaddress
-import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from typing import Any
 
+from pydantic import Field
+
+from security.settings import ProcessSettings
 from security.tokens import bearer_token, require_secret, same_secret
 
 FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip", "x-forwarded-host")
 
 
-@dataclass(frozen=True)
-class MetricsSettings:
-    """The metrics endpoint's credential (empty: loopback only)."""
+class MetricsSettings(ProcessSettings):
+    """The metrics endpoint's credential (empty: loopback only), part of every process."""
 
-    token: str = ""
+    token: str = Field(
+        default="",
+        env="METRICS_TOKEN",
+        repr=False,
+        shown="unset: loopback only",
+        description="every process's `/metrics` (Rasa: `/webhooks/metrics/`) answers this "
+        "bearer token only; unset, only direct loopback callers with no forwarding header "
+        "(16+ characters)",
+    )
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> MetricsSettings:
-        """Read METRICS_TOKEN; a set but weak token is refused (SecretError)."""
-        raw = (os.environ if environ is None else environ).get("METRICS_TOKEN", "").strip()
-        return cls(token=require_secret("METRICS_TOKEN", raw) if raw else "")
+    def from_env(cls, environ: Mapping[str, str] | None = None, **given: Any) -> MetricsSettings:
+        """Read METRICS_TOKEN; a set but weak token is refused (SecretError), in any
+        environment: Prometheus is configured with it, nothing generates it."""
+        settings = super().from_env(environ, **given)
+        if settings.token:
+            require_secret("METRICS_TOKEN", settings.token)
+        return settings
 
 
 def _loopback(host: str | None) -> bool:

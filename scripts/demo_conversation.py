@@ -9,7 +9,6 @@ chats as a new anonymous visitor.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import uuid
 from pathlib import Path
@@ -17,23 +16,25 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a file: `python scripts/demo_conversation.py`
+    sys.path.insert(0, str(ROOT))
+
+from launcher.settings import StackSettings  # noqa: E402
+
 SCRIPT = ["你好", "蓝牙耳机多少钱", "要", "好的 帮我领一张", "有白色的吗", "包邮吗", "谢谢"]
 
 
-def channel_secret() -> str:
+def channel_secret(settings: StackSettings) -> str:
     """The web channel's secret: the environment's, else the one `make run` generated."""
-    secret = os.environ.get("WEB_CHANNEL_SECRET", "").strip()
-    path = (
-        Path(os.environ.get("MALL_ASSISTANT_VAR", ROOT / "var")) / "secrets" / "WEB_CHANNEL_SECRET"
-    )
-    if not secret and path.exists():
-        secret = path.read_text().strip()
-    return secret
+    path = settings.var_dir / "secrets" / "WEB_CHANNEL_SECRET"
+    if not settings.web_channel_secret and path.exists():
+        return path.read_text().strip()
+    return settings.web_channel_secret
 
 
-def session_token(url: str, customer_id: str) -> str:
+def session_token(settings: StackSettings, url: str, customer_id: str) -> str:
     """A widget token for the customer (with the secret), else for a new visitor."""
-    secret = channel_secret()
+    secret = channel_secret(settings)
     headers = {"X-Web-Channel-Secret": secret} if secret else {}
     body = {"customer_id": customer_id} if secret else {}
     answer = requests.post(f"{url}/webhooks/web/session", json=body, headers=headers, timeout=10)
@@ -52,12 +53,16 @@ def card(custom: object) -> str:
 def main() -> int:
     """Send the scripted messages and print each reply with its buttons."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default_url = f"http://127.0.0.1:{os.environ.get('RASA_PORT', '5005')}"
-    parser.add_argument("--url", default=default_url, help="the Rasa server")
+    try:
+        settings = StackSettings.from_env()
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    parser.add_argument("--url", default=settings.rasa_url, help="the Rasa server")
     parser.add_argument("--sender", default="wx-o7Xh2-vip", help="customer id (card profile)")
     args = parser.parse_args()
     try:
-        token = session_token(args.url, args.sender)
+        token = session_token(settings, args.url, args.sender)
         for text in SCRIPT:
             answer = requests.post(
                 f"{args.url}/webhooks/web/webhook",

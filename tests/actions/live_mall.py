@@ -10,7 +10,6 @@ order allows is the mall's own logic. Outages are the transport's: refused conne
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import time
 from datetime import datetime, timedelta, timezone
@@ -317,8 +316,8 @@ class LiveMall(MallClient):
     def set_service_hours(self, hours: str) -> None:
         """When people answer, as HANDOFF_SERVICE_HOURS would set it."""
         settings: Settings = self.app.state.settings  # type: ignore[attr-defined]
-        handoff = dataclasses.replace(settings.handoff, service_hours=hours)
-        self.app.state.settings = dataclasses.replace(settings, handoff=handoff)  # type: ignore[attr-defined]
+        handoff = settings.handoff.replace(service_hours=hours)
+        self.app.state.settings = settings.replace(handoff=handoff)  # type: ignore[attr-defined]
 
     # ---- reading what the mall stored ----
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 
 import pytest
 
@@ -19,7 +18,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         pytest.fail("no trained model: run `make train` first")
     settings = stack_settings(tmp_path_factory.mktemp("browser-stack"))
     # The demo page's "browse as a demo customer" switch is off unless asked for.
-    running = Stack(replace(settings, extra_env={**settings.extra_env, "SHOP_DEMO_SIGN_IN": "1"}))
+    running = Stack(settings.replace(extra_env={**settings.extra_env, "SHOP_DEMO_SIGN_IN": "1"}))
     running.start(timeout=240)
     yield running
     running.stop()

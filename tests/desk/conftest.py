@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -121,7 +120,7 @@ def desk(desk_settings: DeskSettings, rasa: FakeRasa) -> FastAPI:
 
 def with_settings(app: FastAPI, **changes: Any) -> None:
     """Change the desk's settings in place (demo sign-in, limits)."""
-    app.state.desk.settings = replace(app.state.desk.settings, **changes)
+    app.state.desk.settings = app.state.desk.settings.replace(**changes)
 
 
 def logged_in(app: FastAPI, username: str = "li") -> TestClient:

@@ -6,7 +6,6 @@ import re
 import socket
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +30,7 @@ def free_port() -> int:
 def stack_settings(var_dir: Path) -> StackSettings:
     """Settings for a stack on free ports with its own databases under var_dir."""
     base = StackSettings.from_env()
-    return replace(
-        base,
+    return base.replace(
         host="127.0.0.1",
         rasa_port=free_port(),
         actions_port=free_port(),

@@ -13,7 +13,6 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +59,7 @@ def cluster(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         pytest.skip(str(missing))
     base = stack_settings(tmp_path_factory.mktemp("cluster"))
     ports = [free_base() for _ in range(2)]
-    settings = replace(
-        base,
+    settings = base.replace(
         rasa_port=ports[0],
         actions_port=ports[1],
         extra_env={**base.extra_env, "WEB_CLIENT_RATE_LIMIT": "0"},

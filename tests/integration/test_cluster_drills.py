@@ -18,7 +18,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -87,8 +87,7 @@ def cluster(
         "WECHAT_ENCODING_AES_KEY": AES_KEY,
         "WECHAT_API_BASE_URL": fake_api.url,
     }
-    settings = replace(
-        base,
+    settings = base.replace(
         rasa_port=free_base(),
         actions_port=free_base(),
         extra_env={**base.extra_env, **wechat, "WEB_CLIENT_RATE_LIMIT": "0"},

@@ -15,7 +15,6 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -126,8 +125,7 @@ def cluster(
     except ClusterError as missing:
         pytest.skip(str(missing))
     base = stack_settings(tmp_path_factory.mktemp("cluster-stores"))
-    settings = replace(
-        base,
+    settings = base.replace(
         rasa_port=free_base(),
         actions_port=free_base(),
         extra_env={**base.extra_env, "WEB_CLIENT_RATE_LIMIT": "0"},

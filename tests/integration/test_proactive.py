@@ -13,7 +13,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import datetime, timedelta
 from datetime import time as clock
 from decimal import Decimal
@@ -78,7 +77,7 @@ def stack(fake_api: FakeWeChat, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "WECHAT_API_BASE_URL": fake_api.url,
         "WECHAT_REDIS_URL": REDIS_URL,
     }
-    running = Stack(replace(base, extra_env={**base.extra_env, **wechat_env}))
+    running = Stack(base.replace(extra_env={**base.extra_env, **wechat_env}))
     running.start(timeout=300)
     yield running
     running.stop()

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from launcher import train as training
 from launcher.settings import ROOT, StackSettings
 from security.dotenv import load_dotenv
+from security.tokens import SecretError
 
 
 def test_ports_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -116,3 +118,39 @@ def test_find_python310_explains_what_to_install(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "No Python 3.10 interpreter found" in result.stderr
     assert "pyenv install 3.10" in result.stderr
+
+
+SHARED = ("MALL_API_TOKEN", "WEB_CHANNEL_SECRET", "HANDOFF_TOKEN")
+
+
+def test_production_invents_no_secret_and_refuses_missing_or_weak_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in (*SHARED, "CONSOLE_DEMO_PASSWORD", "SHOP_EVENT_KEY", "WIDGET_EVENT_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    env = {"MALL_ASSISTANT_ENV": "production", "MALL_ASSISTANT_VAR": str(tmp_path)}
+    with pytest.raises(SecretError, match="MALL_API_TOKEN is not set"):
+        StackSettings.from_env(env)
+    strong = {name: f"{name.lower()}-0123456789abcdef" for name in SHARED}
+    with pytest.raises(SecretError, match="HANDOFF_TOKEN"):
+        StackSettings.from_env({**env, **strong, "HANDOFF_TOKEN": "changeme"})
+    with pytest.raises(SecretError, match="RASA_API_TOKEN"):
+        StackSettings.from_env({**env, **strong, "RASA_API_TOKEN": "short"})
+    child = StackSettings.from_env({**env, **strong}).child_env()
+    assert all(child[name] == value for name, value in strong.items())
+    assert "CONSOLE_DEMO_PASSWORD" not in child and "SHOP_EVENT_KEY" not in child
+    assert not (tmp_path / "secrets").exists()
+
+
+def test_the_launcher_says_what_is_wrong_without_a_traceback() -> None:
+    env = {**os.environ, "MALL_ASSISTANT_ENV": "production", "MALL_API_TOKEN": "changeme"}
+    result = subprocess.run(
+        [sys.executable, "-m", "launcher", "train"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "MALL_API_TOKEN is a placeholder" in result.stderr
+    assert "Traceback" not in result.stderr

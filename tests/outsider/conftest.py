@@ -14,7 +14,7 @@ import re
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -94,8 +94,7 @@ class Target:
 @pytest.fixture(scope="session")
 def target(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     base = StackSettings.from_env()
-    settings = replace(
-        base,
+    settings = base.replace(
         host="127.0.0.1",
         mall_host="127.0.0.1",
         actions_host="127.0.0.1",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -24,7 +23,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         pytest.fail("no trained model: run `make train` first")
     settings = stack_settings(tmp_path_factory.mktemp("web-stack"))
     # An operator's shop on its own origin embeds the widget (WIDGET_ALLOWED_ORIGINS).
-    running = Stack(replace(settings, widget_allowed_origins=("http://shop.example",)))
+    running = Stack(settings.replace(widget_allowed_origins=("http://shop.example",)))
     running.start(timeout=240)
     yield running
     running.stop()
