@@ -46,6 +46,8 @@ NAMES = {
     "HandoffOut": "Handoff",
     "HandoffOpenedOut": "HandoffOpened",
     "NoteOut": "Note",
+    "RecommendationOut": "Recommendation",
+    "ConsultOut": "Consult",
 }
 ALIASES = ("EventType", "Segment")
 
