@@ -15,7 +15,7 @@ from rasa_sdk.types import DomainDict
 from actions.answers import answer_topic, joined, utter_topic
 from actions.base import MallAction, message_metadata, slot_changes
 from actions.clients.errors import Conflict, MallError, NotFound
-from actions.clients.models import Consult, Product, Profile, Recommendation
+from actions.clients.models import Consult, Offer, Product, Profile, Recommendation
 from actions.formatting import saving, yuan
 from actions.lines import coupon_terms, customer_context, sales_line_for
 from actions.products import (
@@ -248,8 +248,17 @@ class ActionOfferCoupon(MallAction):
                 promotions=joined(terms.get("promotions"), "；"),
             )
             return slot_changes(tracker, sales_stage=None, offered_coupon=None)
-        lookup: ProductLookup = await find_product(self.mall, tracker)
-        if lookup.unknown:
+        offer: Offer
+        try:
+            offer = await self.call(self.mall.offer, tracker.sender_id, **product_sources(tracker))
+        except NotFound:
+            # A mall without the one-request offer: the same answer from separate calls.
+            offer = await self._offer_step_by_step(tracker)
+        best = offer["best"]
+        if offer["asked_for"] is not None or best is None:
+            lookup = ProductLookup(
+                asked_for=offer["asked_for"], suggestions=offer["suggestions"][:3]
+            )
             ask_which_product(
                 dispatcher,
                 tracker,
@@ -258,12 +267,7 @@ class ActionOfferCoupon(MallAction):
                 question="utter_ask_which_product_discount",
             )
             return slot_changes(tracker, sales_stage=None, offered_coupon=None)
-        product = lookup.product
-        product_id = product["id"] if product else None
-        best, profile = await asyncio.gather(
-            self.call(self.mall.best_coupon, tracker.sender_id, product_id),
-            self.load_profile(tracker.sender_id),
-        )
+        product, profile = offer["product"], offer["profile"]
         customer = customer_context(profile)
         events = product_slots(product) if product else []
         discount = saving(product["list_price"], product["price"]) if product else 0.0
@@ -303,6 +307,30 @@ class ActionOfferCoupon(MallAction):
         return events + slot_changes(
             tracker, sales_stage="coupon_offered", offered_coupon=template["id"]
         )
+
+    async def _offer_step_by_step(self, tracker: Tracker) -> Offer:
+        """The offer's answer from the product, best-coupon and profile routes."""
+        lookup: ProductLookup = await find_product(self.mall, tracker)
+        if lookup.unknown:
+            return {
+                "product": None,
+                "asked_for": lookup.asked_for,
+                "suggestions": lookup.suggestions,
+                "best": None,
+                "profile": None,
+            }
+        product = lookup.product
+        best, profile = await asyncio.gather(
+            self.call(self.mall.best_coupon, tracker.sender_id, product["id"] if product else None),
+            self.load_profile(tracker.sender_id),
+        )
+        return {
+            "product": product,
+            "asked_for": None,
+            "suggestions": [],
+            "best": best,
+            "profile": profile,
+        }
 
 
 def coupon_idempotency_key(sender_id: str, template_id: str, message_id: str) -> str:

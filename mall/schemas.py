@@ -323,6 +323,16 @@ class BestOfferOut(BaseModel):
     saving: float
 
 
+class OfferOut(BaseModel):
+    product: ProductOut | None
+    # The words that named no product (`product` and `best` are then null), near matches.
+    asked_for: str | None
+    suggestions: list[ProductSummaryOut]
+    # The best coupon on the product (store-wide without one).
+    best: BestOfferOut | None
+    profile: ProfileOut | None
+
+
 class CouponOut(BaseModel):
     code: str
     template_id: str

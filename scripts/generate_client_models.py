@@ -48,6 +48,7 @@ NAMES = {
     "NoteOut": "Note",
     "RecommendationOut": "Recommendation",
     "ConsultOut": "Consult",
+    "OfferOut": "Offer",
 }
 ALIASES = ("EventType", "Segment")
 

@@ -30,6 +30,7 @@ from actions.clients.models import (
     EventType,
     Guide,
     HandoffOpened,
+    Offer,
     Order,
     Product,
     ProductResolution,
@@ -252,6 +253,27 @@ class MallClient:
         params = {"product_id": product_id} if product_id else None
         body = self._get(f"/customers/{_segment(customer_id)}/coupons/best", params=params)
         return cast(BestCoupon, body)
+
+    def offer(
+        self,
+        customer_id: str,
+        *,
+        words: str | None = None,
+        page_product_id: str | None = None,
+        text: str | None = None,
+        product_id: str | None = None,
+    ) -> Offer:
+        """A discount question in one call: the product in play (as for `consult`), its best
+        coupon for this customer (store-wide without a product) and the customer's profile.
+        `NotFound` from a mall without this route."""
+        sources = {
+            "words": words,
+            "page_product_id": page_product_id,
+            "text": text[:1000] if text else None,
+            "product_id": product_id,
+        }
+        params = {key: value for key, value in sources.items() if value}
+        return cast(Offer, self._get(f"/customers/{_segment(customer_id)}/offer", params=params))
 
     def issue_coupon(self, customer_id: str, template_id: str, idempotency_key: str) -> Coupon:
         """Issue a coupon; the same key always yields the same coupon, never a second one."""

@@ -306,3 +306,13 @@ class Consult(TypedDict):
     profile: Profile | None
     recommendations: list[Recommendation]
     segment: Segment | None
+
+
+class Offer(TypedDict):
+    """The body of the mall's `OfferOut`."""
+
+    product: Product | None
+    asked_for: str | None
+    suggestions: list[ProductSummary]
+    best: BestCoupon | None
+    profile: Profile | None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
+from sqlalchemy.exc import OperationalError
 
 from mall import changes, schemas, views
 from mall.experiments import ExperimentBook
@@ -12,6 +14,7 @@ from mall.routes.deps import CustomerId, DatabaseDep
 from mall.services import card, consults, profiles, recommendations
 from mall.services.outreach import record_exposure
 
+logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/customers/{customer_id}", tags=["customers"])
 
 
@@ -87,14 +90,22 @@ def consult(
         )
     if answer["product"] is None:
         return answer
-    with database.write_session() as session:
-        answer["segment"] = profiles.record_event(
-            session=session,
-            customer_id=customer_id,
-            event_type="consult",
-            product_id=answer["product"]["id"],
-            properties=dict(body.properties) if body.properties else None,
-        )
+    try:
+        with database.write_session() as session:
+            answer["segment"] = profiles.record_event(
+                session=session,
+                customer_id=customer_id,
+                event_type="consult",
+                product_id=answer["product"]["id"],
+                properties=dict(body.properties) if body.properties else None,
+            )
+    except OperationalError as exc:
+        # The customer's answer matters more than the statistics: a database too busy to
+        # take the event (SQLite's lock timed out) leaves the segment null.
+        if not (exc.connection_invalidated or "database is locked" in str(exc.orig)):
+            raise
+        logger.warning("consult of %s not recorded: the database is busy", customer_id)
+        return answer
     changes.announce("profile", customer_id)
     return answer
 

@@ -90,3 +90,38 @@ def test_bad_bodies_are_refused_clearly(client: TestClient) -> None:
         assert answer.status_code == 422, body
         assert answer.json()["error"] == "invalid_request"
     assert client.post("/customers/bad id!/consults", json={}).status_code == 422
+
+
+# ---------------------------------------------------------------- the offer in one request
+
+
+def offer(client: TestClient, customer: str, **params: Any) -> dict[str, Any]:
+    answer = client.get(f"/customers/{customer}/offer", params=params)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def test_the_offer_is_the_best_coupon_on_the_product_in_play_with_the_profile(
+    client: TestClient,
+) -> None:
+    body = offer(client, "wx-o7Xh2-vip", text="要优惠", product_id="P1001")
+    best = client.get("/customers/wx-o7Xh2-vip/coupons/best", params={"product_id": "P1001"}).json()
+    assert body["product"] == client.get("/products/P1001").json()
+    assert body["best"] == best and body["best"]["template"] is not None
+    assert body["profile"] == client.get("/customers/wx-o7Xh2-vip/profile").json()
+    assert body["asked_for"] is None and body["suggestions"] == []
+    # Reads only: asking twice changes nothing.
+    assert offer(client, "wx-o7Xh2-vip", text="要优惠", product_id="P1001") == body
+
+
+def test_the_offer_without_a_product_is_store_wide_and_unknown_words_ask_which(
+    client: TestClient,
+) -> None:
+    body = offer(client, "web-nobody-yet", text="有优惠吗")
+    assert body["product"] is None and body["profile"] is None
+    assert body["best"] == client.get("/customers/web-nobody-yet/coupons/best").json()
+    unknown = offer(client, "web-nobody-yet", words="蓝牙耳鸡", product_id="P1001")
+    assert unknown["asked_for"] == "蓝牙耳鸡" and unknown["best"] is None
+    assert unknown["suggestions"]
+    assert client.get("/customers/web-nobody-yet/profile").status_code == 404
+    assert client.get("/customers/web-x/offer", params={"words": "x" * 101}).status_code == 422
