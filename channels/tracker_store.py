@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import (
@@ -83,6 +84,8 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            _write_ahead_log(self.engine)
         if window_turns < 1:
             raise ValueError("window_turns must be at least 1")
         self.window_turns = int(window_turns)
@@ -188,6 +191,25 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         self._windows.move_to_end(tracker.sender_id)
         while len(self._windows) > self.remembered_conversations:
             self._windows.popitem(last=False)
+
+
+def _write_ahead_log(engine: Any) -> None:
+    """SQLite in write-ahead-log mode, as the mall's database (mall/db.py).
+
+    Rasa opens SQLite with a rollback journal that syncs the disk several times per commit:
+    saving a turn then cost more than parsing the message. With the log, a commit appends
+    and syncs at checkpoints; a crash of the process loses nothing committed, a power cut
+    at most the latest turns.
+    """
+
+    @sqlalchemy.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    engine.dispose()  # the connections Rasa opened before the hook
 
 
 @functools.lru_cache(maxsize=1)

@@ -250,3 +250,21 @@ def test_events_read_back_as_rasa_reads_them() -> None:
     assert ours == rasas == originals
     assert [type(event) for event in ours] == [type(event) for event in originals]
     assert [event.as_dict() for event in ours] == [event.as_dict() for event in rasas]
+
+
+def test_sqlite_keeps_a_write_ahead_log_and_other_readers_see_every_turn(tmp_path: Path) -> None:
+    import sqlite3
+
+    _, windowed = stores(tmp_path)
+    rng = random.Random(8)
+    for number in range(3):
+        run(play_turn(windowed, "c8", turn_events(rng, number)))
+    with windowed.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    # Another process (the desk, `rasa export`) reading the file sees what was committed.
+    other = sqlite3.connect(tmp_path / "windowed.db")
+    stored = other.execute("SELECT count(*) FROM events WHERE sender_id = 'c8'").fetchone()[0]
+    other.close()
+    reread = run(windowed.retrieve_full_tracker("c8"))
+    assert reread is not None and stored == len(reread.events) > 0
