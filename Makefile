@@ -112,8 +112,8 @@ test: venv ## Everything CI runs: lint, types, unit, validate, train, rasa test,
 	@echo "== rasa test"; $(MAKE) --no-print-directory conversations
 	@echo "== integration tests"; $(MAKE) --no-print-directory integration
 
-bench: venv ## Turns vs a stock bot (and a 200-turn conversation); 50,000 products; 50 customers on one process vs make cluster; 10-min soak; bench-insight
-	@$(PY) bench/bench_turns.py --long-turns 200
+bench: venv ## Turns vs a stock bot at 1, 4 and 10 users (ratios), a 200-turn conversation, the price turn at 50,000 products; the catalogue index; one process vs make cluster; soak; bench-insight
+	@$(PY) bench/bench_turns.py --users 4,10 --long-turns 200 --catalogue 50000
 	@$(PY) bench/bench_catalogue.py
 	@$(PY) bench/bench_cluster.py
 	@$(MAKE) --no-print-directory bench-insight

@@ -47,6 +47,14 @@ class ValidateSlotMappings(ValidationAction):
         """Rasa calls the action by this name after extracting slots."""
         return "action_validate_slot_mappings"
 
+    def domain_slots(self, domain: DomainDict) -> list[str]:
+        """The slots this hook keeps: `language` alone.
+
+        Rasa sends this action no domain (domain.yml, selective domain: it runs on every
+        message), so the slots are named here rather than read from the domain's slots.
+        """
+        return ["language"]
+
     async def extract_language(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:

@@ -66,6 +66,21 @@ async def find_product(mall: MallClient, tracker: Tracker) -> ProductLookup:
     return ProductLookup()
 
 
+def product_sources(tracker: Tracker) -> dict[str, str | None]:
+    """Where the product in play may come from, as `find_product` reads them, for the mall's
+    one-request consult: the product entity, the page's product, the message text, the slot."""
+    page_product_id = message_metadata(tracker).get("product_id")
+    text = (tracker.latest_message.get("text") or "").strip()
+    earlier_id = tracker.get_slot("product_id")
+    return {
+        "words": latest_entity(tracker, "product"),
+        "page_product_id": page_product_id if isinstance(page_product_id, str) else None,
+        # A button payload (`/intent{...}`) carries its product as an entity, not as words.
+        "text": text if text and not text.startswith("/") else None,
+        "product_id": earlier_id if isinstance(earlier_id, str) else None,
+    }
+
+
 async def _product_or_none(mall: MallClient, product_id: str) -> Product | None:
     try:
         return await asyncio.to_thread(mall.get_product, product_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from typing import Any
+from typing import Any, cast
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
@@ -15,7 +15,7 @@ from rasa_sdk.types import DomainDict
 from actions.answers import answer_topic, joined, utter_topic
 from actions.base import MallAction, message_metadata, slot_changes
 from actions.clients.errors import Conflict, MallError, NotFound
-from actions.clients.models import Product
+from actions.clients.models import Consult, Offer, Product, Profile, Recommendation
 from actions.formatting import saving, yuan
 from actions.lines import coupon_terms, customer_context, sales_line_for
 from actions.products import (
@@ -25,6 +25,7 @@ from actions.products import (
     intent_payload,
     product_or_ask_which,
     product_slots,
+    product_sources,
 )
 from actions.segment_lines import recommendation_message, segment_line
 
@@ -113,21 +114,45 @@ class ActionQuotePrice(MallAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         """Quote the price, or ask which product."""
-        product = await product_or_ask_which(
-            self.mall,
-            dispatcher,
-            tracker,
-            intent="ask_price",
-            question="utter_ask_which_product_price",
-        )
+        consult: Consult | None
+        try:
+            consult = await self.call(
+                self.mall.consult,
+                tracker.sender_id,
+                **product_sources(tracker),
+                properties=consult_properties(tracker),
+            )
+        except NotFound:
+            # A mall without the one-request consult: the same answer from separate calls.
+            consult = await self._consult_step_by_step(dispatcher, tracker)
+            if consult is None:
+                return slot_changes(tracker, pending_question="price", sales_stage=None)
+        product = consult["product"]
         if product is None:
+            lookup = ProductLookup(
+                asked_for=consult["asked_for"], suggestions=consult["suggestions"][:3]
+            )
+            ask_which_product(
+                dispatcher,
+                tracker,
+                lookup,
+                intent="ask_price",
+                question="utter_ask_which_product_price",
+            )
             return slot_changes(tracker, pending_question="price", sales_stage=None)
-
-        profile, _, suggested = await asyncio.gather(
-            self.load_profile(tracker.sender_id),
-            self._record_consult(tracker, product["id"]),
-            suggestions(self, tracker.sender_id, product["id"]),
+        self._quote(dispatcher, tracker, product, consult["profile"], consult["recommendations"])
+        return product_slots(product) + slot_changes(
+            tracker, sales_stage="price_quoted", pending_question=None
         )
+
+    def _quote(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        product: Product,
+        profile: Profile | None,
+        suggested: list[Any],
+    ) -> None:
         discount = saving(product["list_price"], product["price"])
         text = sales_line_for(
             tracker,
@@ -152,20 +177,48 @@ class ActionQuotePrice(MallAction):
             product=product["name"],
             price=yuan(product["price"]),
         )
-        return product_slots(product) + slot_changes(
-            tracker, sales_stage="price_quoted", pending_question=None
+
+    async def _consult_step_by_step(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Consult | None:
+        """The consult's answer from the product, profile and recommendation routes."""
+        product = await product_or_ask_which(
+            self.mall,
+            dispatcher,
+            tracker,
+            intent="ask_price",
+            question="utter_ask_which_product_price",
         )
+        if product is None:
+            return None
+        profile, _, suggested = await asyncio.gather(
+            self.load_profile(tracker.sender_id),
+            self._record_consult(tracker, product["id"]),
+            suggestions(self, tracker.sender_id, product["id"]),
+        )
+        return {
+            "product": product,
+            "asked_for": None,
+            "suggestions": [],
+            "profile": profile,
+            "recommendations": cast(list[Recommendation], suggested),
+            "segment": None,
+        }
 
     async def _record_consult(self, tracker: Tracker, product_id: str) -> None:
         customer_id = tracker.sender_id
-        # The browser's time zone (the widget's page metadata) sets the customer's quiet hours.
-        zone = message_metadata(tracker).get("time_zone")
-        properties = {"time_zone": zone} if isinstance(zone, str) and zone else None
+        properties = consult_properties(tracker)
         try:
             await self.call(self.mall.record_event, customer_id, "consult", product_id, properties)
         except MallError as exc:
             # The customer's answer matters more than the statistics.
             logger.warning("could not record consult for sender %s: %s", customer_id, exc)
+
+
+def consult_properties(tracker: Tracker) -> dict[str, str | float | int | bool | None] | None:
+    """What the consult event records: the browser's time zone (the customer's quiet hours)."""
+    zone = message_metadata(tracker).get("time_zone")
+    return {"time_zone": zone} if isinstance(zone, str) and zone else None
 
 
 class ActionOfferCoupon(MallAction):
@@ -195,8 +248,17 @@ class ActionOfferCoupon(MallAction):
                 promotions=joined(terms.get("promotions"), "；"),
             )
             return slot_changes(tracker, sales_stage=None, offered_coupon=None)
-        lookup: ProductLookup = await find_product(self.mall, tracker)
-        if lookup.unknown:
+        offer: Offer
+        try:
+            offer = await self.call(self.mall.offer, tracker.sender_id, **product_sources(tracker))
+        except NotFound:
+            # A mall without the one-request offer: the same answer from separate calls.
+            offer = await self._offer_step_by_step(tracker)
+        best = offer["best"]
+        if offer["asked_for"] is not None or best is None:
+            lookup = ProductLookup(
+                asked_for=offer["asked_for"], suggestions=offer["suggestions"][:3]
+            )
             ask_which_product(
                 dispatcher,
                 tracker,
@@ -205,12 +267,7 @@ class ActionOfferCoupon(MallAction):
                 question="utter_ask_which_product_discount",
             )
             return slot_changes(tracker, sales_stage=None, offered_coupon=None)
-        product = lookup.product
-        product_id = product["id"] if product else None
-        best, profile = await asyncio.gather(
-            self.call(self.mall.best_coupon, tracker.sender_id, product_id),
-            self.load_profile(tracker.sender_id),
-        )
+        product, profile = offer["product"], offer["profile"]
         customer = customer_context(profile)
         events = product_slots(product) if product else []
         discount = saving(product["list_price"], product["price"]) if product else 0.0
@@ -250,6 +307,30 @@ class ActionOfferCoupon(MallAction):
         return events + slot_changes(
             tracker, sales_stage="coupon_offered", offered_coupon=template["id"]
         )
+
+    async def _offer_step_by_step(self, tracker: Tracker) -> Offer:
+        """The offer's answer from the product, best-coupon and profile routes."""
+        lookup: ProductLookup = await find_product(self.mall, tracker)
+        if lookup.unknown:
+            return {
+                "product": None,
+                "asked_for": lookup.asked_for,
+                "suggestions": lookup.suggestions,
+                "best": None,
+                "profile": None,
+            }
+        product = lookup.product
+        best, profile = await asyncio.gather(
+            self.call(self.mall.best_coupon, tracker.sender_id, product["id"] if product else None),
+            self.load_profile(tracker.sender_id),
+        )
+        return {
+            "product": product,
+            "asked_for": None,
+            "suggestions": [],
+            "best": best,
+            "profile": profile,
+        }
 
 
 def coupon_idempotency_key(sender_id: str, template_id: str, message_id: str) -> str:

@@ -1,18 +1,24 @@
 """Per-turn latency and throughput of the sales flow over REST, beside a stock `rasa init` bot.
 
 Both assistants run on this machine in the same run, so the figures compare like with like:
-    python bench/bench_turns.py [--conversations 30] [--users 4] [--duration 20]
-                                [--long-turns 200]
+    python bench/bench_turns.py [--conversations 30] [--users 4,10] [--duration 20]
+                                [--long-turns 200] [--catalogue 50000]
 The mall assistant's turns include the action server and the mall service (profile look-up,
 product resolution, coupon choice and issue); the stock bot only answers with responses.
+Each `--users` level runs that many customers at once for `--duration` seconds. The last
+table divides the mall assistant's figures by the stock bot's.
 `--long-turns N` adds one conversation of N turns (the flow over and over) and compares its
 first ten turns with its last ten: what a turn costs as the conversation grows.
+`--catalogue N` times the price turn end to end on the demo catalogue, then again after
+generated products (bench/bench_catalogue.py's) have been added to the running mall's
+database up to N products.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import secrets
 import statistics
 import subprocess
@@ -38,6 +44,8 @@ from tests.integration.conftest import free_port  # noqa: E402
 # The REST channel is on only with a token; the stock bot ignores the header.
 REST_TOKEN = secrets.token_urlsafe(24)
 SALES_FLOW = ["你好", "声悦Pro降噪蓝牙耳机多少钱", "要优惠", "好的", "谢谢"]
+PRICE_TURN = ["声悦Pro降噪蓝牙耳机多少钱"]
+DEMO_PRODUCTS = 43
 STOCK_FLOW = ["hello", "I am sad", "yes", "are you a bot?", "bye"]
 
 
@@ -46,21 +54,27 @@ class Result:
     """Latencies (seconds) of single-user turns and of turns under concurrent load."""
 
     single: list[float]
-    loaded: list[float]
-    load_seconds: float
+    # users -> (latencies, seconds of load)
+    loaded: dict[int, tuple[list[float], float]]
     rss_mb: float
     long: list[float] = field(default_factory=list)
+    # products in the catalogue -> price-turn latencies
+    price_turns: dict[int, list[float]] = field(default_factory=dict)
+
+    def figures(self) -> list[float]:
+        """p50, p95 of one user; turns/s, p50, p95 per load level; RSS (ms, turns/s, MB)."""
+        values = [_pct(self.single, 50) * 1000, _pct(self.single, 95) * 1000]
+        for latencies, seconds in self.loaded.values():
+            values += [
+                len(latencies) / seconds,
+                _pct(latencies, 50) * 1000,
+                _pct(latencies, 95) * 1000,
+            ]
+        return [*values, self.rss_mb]
 
     def row(self) -> list[str]:
         """The figures printed for this assistant."""
-        return [
-            f"{_pct(self.single, 50) * 1000:.0f}",
-            f"{_pct(self.single, 95) * 1000:.0f}",
-            f"{len(self.loaded) / self.load_seconds:.1f}",
-            f"{_pct(self.loaded, 50) * 1000:.0f}",
-            f"{_pct(self.loaded, 95) * 1000:.0f}",
-            f"{self.rss_mb:.0f}",
-        ]
+        return [f"{value:.1f}" if value < 100 else f"{value:.0f}" for value in self.figures()]
 
     def long_row(self) -> list[str]:
         """Median of the long conversation's first and last ten turns, and their ratio."""
@@ -93,17 +107,11 @@ def _conversation(url: str, flow: list[str], sender: str) -> list[float]:
     return timings
 
 
-def measure(
-    url: str, flow: list[str], args: argparse.Namespace, rss: Callable[[], float]
-) -> Result:
-    """Single-user turns, then `users` concurrent users for `duration` seconds."""
-    _conversation(url, flow, f"bench-warmup-{uuid.uuid4().hex[:8]}")
-    single: list[float] = []
-    for _ in range(args.conversations):
-        single += _conversation(url, flow, f"bench-{uuid.uuid4().hex[:12]}")
+def _load(url: str, flow: list[str], users: int, duration: float) -> tuple[list[float], float]:
+    """`users` customers running the flow without pause for `duration` seconds."""
     loaded: list[float] = []
     lock = threading.Lock()
-    stop_at = time.monotonic() + args.duration
+    stop_at = time.monotonic() + duration
 
     def user() -> None:
         while time.monotonic() < stop_at:
@@ -112,12 +120,24 @@ def measure(
                 loaded.extend(timings)
 
     started = time.monotonic()
-    threads = [threading.Thread(target=user) for _ in range(args.users)]
+    threads = [threading.Thread(target=user) for _ in range(users)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    result = Result(single, loaded, time.monotonic() - started, rss())
+    return loaded, time.monotonic() - started
+
+
+def measure(
+    url: str, flow: list[str], args: argparse.Namespace, rss: Callable[[], float]
+) -> Result:
+    """Single-user turns, then each level of concurrent users for `duration` seconds."""
+    _conversation(url, flow, f"bench-warmup-{uuid.uuid4().hex[:8]}")
+    single: list[float] = []
+    for _ in range(args.conversations):
+        single += _conversation(url, flow, f"bench-{uuid.uuid4().hex[:12]}")
+    loaded = {users: _load(url, flow, users, args.duration) for users in args.users}
+    result = Result(single, loaded, rss())
     if args.long_turns:
         turns = (flow * (args.long_turns // len(flow) + 1))[: args.long_turns]
         result.long = _conversation(url, turns, f"bench-long-{uuid.uuid4().hex[:12]}")
@@ -153,27 +173,72 @@ def bench_mall_assistant(args: argparse.Namespace, workdir: Path) -> Result:
     try:
         url = f"{settings.rasa_url}/webhooks/rest/webhook"
         pids = [s.process.pid for s in stack.services if s.process is not None]
-        return measure(url, SALES_FLOW, args, lambda: _rss_mb(pids))
+        result = measure(url, SALES_FLOW, args, lambda: _rss_mb(pids))
+        if args.catalogue:
+            result.price_turns = price_turn_at_scale(url, settings, args)
+        return result
     finally:
         stack.stop()
 
 
+def _price_turns(url: str, count: int) -> list[float]:
+    """The price question as the first turn of `count` new conversations."""
+    return [
+        _conversation(url, PRICE_TURN, f"bench-price-{uuid.uuid4().hex[:12]}")[0]
+        for _ in range(count)
+    ]
+
+
+def price_turn_at_scale(
+    url: str, settings: StackSettings, args: argparse.Namespace
+) -> dict[int, list[float]]:
+    """The price turn on the demo catalogue, then with the mall's catalogue grown to N."""
+    from bench.bench_catalogue import add_products, generated_products
+    from mall.db import Database
+
+    count = max(args.conversations, 20)
+    _price_turns(url, 3)
+    timings = {DEMO_PRODUCTS: _price_turns(url, count)}
+    database = Database(settings.child_env()["MALL_DATABASE_URL"])
+    taken = {"声悦Pro降噪蓝牙耳机"}
+    products = generated_products(args.catalogue - DEMO_PRODUCTS, taken, random.Random(7))
+    started = time.perf_counter()
+    add_products(database, products)
+    database.dispose()
+    print(f"Added {len(products)} products in {time.perf_counter() - started:.0f} s", flush=True)
+    # The next catalogue read rebuilds the mall's product index: wait for it here, through
+    # the mall's own route, so no timed turn pays for it.
+    token = settings.shared_secret("MALL_API_TOKEN")
+    requests.get(
+        f"{settings.mall_url}/products/resolve",
+        params={"q": "蓝牙耳机"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=300,
+    ).raise_for_status()
+    _price_turns(url, 3)
+    timings[args.catalogue] = _price_turns(url, count)
+    return timings
+
+
 def bench_stock_bot(args: argparse.Namespace, workdir: Path) -> Result:
     """Create and train a stock `rasa init` bot in a temporary folder and serve it."""
-    folder = workdir / "stock-bot"
-    folder.mkdir()
+    folder = args.stock_bot or workdir / "stock-bot"
     rasa = str(Path(sys.executable).parent / "rasa")
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    print("Training a stock `rasa init` bot (log in the temp folder) ...", flush=True)
-    with open(workdir / "stock-init.log", "wb") as log:
-        subprocess.run(
-            [rasa, "init", "--no-prompt", "--init-dir", str(folder)],
-            cwd=folder,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            check=True,
-        )
+    if any((folder / "models").glob("*.tar.gz")):
+        print(f"Reusing the stock `rasa init` bot in {folder}", flush=True)
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+        print("Training a stock `rasa init` bot (log in the temp folder) ...", flush=True)
+        with open(workdir / "stock-init.log", "wb") as log:
+            subprocess.run(
+                [rasa, "init", "--no-prompt", "--init-dir", str(folder)],
+                cwd=folder,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                check=True,
+            )
     port = free_port()
     service = Service(
         name="stock",
@@ -200,10 +265,13 @@ def bench_stock_bot(args: argparse.Namespace, workdir: Path) -> Result:
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 180
+        # Loading TensorFlow and the model takes minutes on a busy machine.
+        deadline = time.monotonic() + 600
         while not service.is_healthy():
             if service.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"stock bot did not start; see {workdir / 'stock-run.log'}")
+                log.flush()
+                tail = (workdir / "stock-run.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"stock bot did not start:\n{tail}")
             time.sleep(0.5)
         url = f"http://127.0.0.1:{port}/webhooks/rest/webhook"
         return measure(url, STOCK_FLOW, args, lambda: _rss_mb([service.process.pid]))
@@ -217,16 +285,35 @@ def main() -> None:
     """Run both benchmarks and print them side by side."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=30, help="single-user conversations")
-    parser.add_argument("--users", type=int, default=4, help="concurrent users for throughput")
+    parser.add_argument(
+        "--users",
+        type=_levels,
+        default=[4, 10],
+        help="levels of concurrent users for throughput, comma-separated (4,10)",
+    )
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of concurrent load")
     parser.add_argument("--skip-stock", action="store_true", help="only the mall assistant")
+    parser.add_argument(
+        "--stock-bot",
+        type=Path,
+        default=None,
+        help="keep the stock bot in this folder: trained there once, reused by later runs",
+    )
     parser.add_argument(
         "--long-turns",
         type=int,
         default=0,
         help="also one conversation this long (at least 20 turns): first vs last ten turns",
     )
+    parser.add_argument(
+        "--catalogue",
+        type=int,
+        default=0,
+        help=f"also the price turn at {DEMO_PRODUCTS} and at this many products (50000)",
+    )
     args = parser.parse_args()
+    if args.catalogue and args.catalogue <= DEMO_PRODUCTS:
+        parser.error(f"--catalogue needs more than the demo's {DEMO_PRODUCTS} products")
     if args.long_turns and args.long_turns < 20:
         parser.error("--long-turns needs at least 20 turns")
     with tempfile.TemporaryDirectory(prefix="mall-bench-") as tmp:
@@ -234,20 +321,22 @@ def main() -> None:
         results = {"mall assistant (sales flow)": bench_mall_assistant(args, workdir)}
         if not args.skip_stock:
             results["stock rasa init bot"] = bench_stock_bot(args, workdir)
-    header = [
-        "",
-        "1 user p50 ms",
-        "1 user p95 ms",
-        f"{args.users} users turns/s",
-        f"{args.users} users p50 ms",
-        f"{args.users} users p95 ms",
-        "RSS MB",
-    ]
-    _print_table(header, [[name, *result.row()] for name, result in results.items()])
+    header = ["", "1 user p50 ms", "1 user p95 ms"]
+    for users in args.users:
+        header += [f"{users} users turns/s", f"{users} users p50 ms", f"{users} users p95 ms"]
+    header.append("RSS MB")
+    rows = [[name, *result.row()] for name, result in results.items()]
+    if len(results) == 2:
+        ours, stock = (result.figures() for result in results.values())
+        rows.append(
+            ["ratio (mall / stock)", *(f"{a / b:.2f}x" for a, b in zip(ours, stock, strict=True))]
+        )
+    _print_table(header, rows)
     turns = len(SALES_FLOW) * args.conversations
+    levels = " and ".join(str(users) for users in args.users)
     print(
-        f"\n{turns} single-user turns each, then {args.users} users for {args.duration:.0f} s; "
-        "RSS = resident memory of all the assistant's processes after the run."
+        f"\n{turns} single-user turns each, then {levels} users for {args.duration:.0f} s each; "
+        "RSS = resident memory of all the assistant's processes after the load."
     )
     if args.long_turns:
         n = args.long_turns
@@ -256,6 +345,31 @@ def main() -> None:
             [[name, *result.long_row()] for name, result in results.items()],
         )
         print(f"\nOne conversation of {n} turns per assistant (its flow repeated).")
+    price = next(iter(results.values())).price_turns
+    if price:
+        small, big = (price[size] for size in sorted(price))
+        _print_table(
+            ["price turn, end to end", "p50 ms", "p95 ms"],
+            [
+                *[
+                    [f"{size:,} products", f"{_pct(v, 50) * 1000:.0f}", f"{_pct(v, 95) * 1000:.0f}"]
+                    for size, v in sorted(price.items())
+                ],
+                [
+                    "ratio",
+                    f"{_pct(big, 50) / _pct(small, 50):.2f}x",
+                    f"{_pct(big, 95) / _pct(small, 95):.2f}x",
+                ],
+            ],
+        )
+        print("\nThe price question as the first turn of a new conversation, one at a time.")
+
+
+def _levels(text: str) -> list[int]:
+    levels = [int(item) for item in text.split(",") if item.strip()]
+    if not levels or min(levels) < 1:
+        raise argparse.ArgumentTypeError("levels of users: positive numbers, comma-separated")
+    return levels
 
 
 def _print_table(header: list[str], rows: list[list[str]]) -> None:

@@ -5,6 +5,7 @@ loads the trained model in this process with the project's endpoints.yml (SQL tr
 the action server), plays one conversation of `--turns` turns and profiles its first and
 last `--window` turns:
     python bench/trace_long_conversation.py [--turns 200] [--window 10] [--top 25]
+                                            [--sort cumulative|tottime]
 The action server and the mall run in their own processes: their share shows up here as
 time spent waiting in the action call.
 """
@@ -67,7 +68,7 @@ async def play(settings: StackSettings, args: argparse.Namespace) -> None:
             f"median {statistics.median(timings[name]) * 1000:.0f} ms per turn"
         )
         out = io.StringIO()
-        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(args.top)
+        pstats.Stats(profile, stream=out).sort_stats(args.sort).print_stats(args.top)
         print(out.getvalue())
     print(f"events in the tracker after {args.turns} turns: {events}")
 
@@ -78,6 +79,9 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=200)
     parser.add_argument("--window", type=int, default=10, help="turns profiled at each end")
     parser.add_argument("--top", type=int, default=25, help="functions listed per profile")
+    parser.add_argument(
+        "--sort", choices=("cumulative", "tottime"), default="cumulative", help="order of the list"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mall-trace-") as tmp:
         settings = StackSettings.from_env().replace(

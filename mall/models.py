@@ -167,7 +167,8 @@ class Sku(Base):
 
 
 class CatalogueVersion(Base):
-    """One row whose token changes in every transaction that adds, edits or removes a product.
+    """One row whose token changes in every transaction that adds, edits or removes a product
+    (or a category: recommendations name it).
 
     Processes that keep the catalogue in memory (the product index) compare the token
     instead of reloading the products; see `_bump_catalogue_version`.
@@ -184,7 +185,7 @@ def _bump_catalogue_version(session: Session, _context: Any, _instances: Any) ->
     # Every product write goes through the ORM (seeding, the services), so this one hook
     # keeps the token honest; a random token is never reused, even after a rollback.
     changed = chain(session.new, session.dirty, session.deleted)
-    if any(isinstance(instance, Product) for instance in changed):
+    if any(isinstance(instance, Product | Category) for instance in changed):
         session.execute(
             update(CatalogueVersion)
             .where(CatalogueVersion.id == 1)

@@ -323,6 +323,16 @@ class BestOfferOut(BaseModel):
     saving: float
 
 
+class OfferOut(BaseModel):
+    product: ProductOut | None
+    # The words that named no product (`product` and `best` are then null), near matches.
+    asked_for: str | None
+    suggestions: list[ProductSummaryOut]
+    # The best coupon on the product (store-wide without one).
+    best: BestOfferOut | None
+    profile: ProfileOut | None
+
+
 class CouponOut(BaseModel):
     code: str
     template_id: str
@@ -488,6 +498,34 @@ class RecommendationOut(BaseModel):
 
 class RecommendationsOut(BaseModel):
     items: list[RecommendationOut]
+
+
+# ---- a price turn in one request ----
+
+
+class ConsultIn(BaseModel):
+    # Where the product in play may come from, strongest first: the words NLU took for the
+    # product (its canonical name after synonyms), the page the customer chats from, a name
+    # anywhere in the message, the product of earlier turns.
+    words: str | None = Field(None, min_length=1, max_length=100)
+    page_product_id: str | None = Field(None, min_length=1, max_length=32)
+    text: str | None = Field(None, min_length=1, max_length=1000)
+    product_id: str | None = Field(None, min_length=1, max_length=32)
+    # Recorded on the consult event (e.g. {"time_zone": "Asia/Shanghai"}).
+    properties: dict[str, str | float | int | bool | None] | None = None
+    recommendations: int = Field(3, ge=0, le=10)
+
+
+class ConsultOut(BaseModel):
+    product: ProductOut | None
+    # The words that named no product (`product` is then null), with near matches.
+    asked_for: str | None
+    suggestions: list[ProductSummaryOut]
+    # The customer before this consult (null: unknown until now, or no product).
+    profile: ProfileOut | None
+    recommendations: list[RecommendationOut]
+    # The customer's segment after the consult was recorded (null: no product, nothing kept).
+    segment: Segment | None
 
 
 class SegmentRunOut(BaseModel):

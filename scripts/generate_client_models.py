@@ -46,6 +46,9 @@ NAMES = {
     "HandoffOut": "Handoff",
     "HandoffOpenedOut": "HandoffOpened",
     "NoteOut": "Note",
+    "RecommendationOut": "Recommendation",
+    "ConsultOut": "Consult",
+    "OfferOut": "Offer",
 }
 ALIASES = ("EventType", "Segment")
 

@@ -25,10 +25,12 @@ from actions.clients.errors import (
 from actions.clients.metrics import measured
 from actions.clients.models import (
     BestCoupon,
+    Consult,
     Coupon,
     EventType,
     Guide,
     HandoffOpened,
+    Offer,
     Order,
     Product,
     ProductResolution,
@@ -202,6 +204,36 @@ class MallClient:
         body = self._get(f"/customers/{_segment(customer_id)}/recommendations", params=params)
         return [dict(item) for item in body.get("items", [])]
 
+    def consult(
+        self,
+        customer_id: str,
+        *,
+        words: str | None = None,
+        page_product_id: str | None = None,
+        text: str | None = None,
+        product_id: str | None = None,
+        properties: dict[str, str | float | int | bool | None] | None = None,
+    ) -> Consult:
+        """A price question in one call: the product in play (from the first source that names
+        one), the customer's profile and suggestions; the consult is recorded when a product
+        was found. `NotFound` from a mall without this route."""
+        sources = {
+            "words": words,
+            "page_product_id": page_product_id,
+            # The mall reads names from the first 1,000 characters of a message.
+            "text": text[:1000] if text else None,
+            "product_id": product_id,
+        }
+        body: dict[str, Any] = {key: value for key, value in sources.items() if value}
+        if properties:
+            body["properties"] = properties
+        answer = cast(
+            Consult, self._send("POST", f"/customers/{_segment(customer_id)}/consults", json=body)
+        )
+        if self.cache and answer.get("product") is not None:
+            self.cache.drop("profile", customer_id)  # the consult was recorded
+        return answer
+
     # ---- orders ----
 
     def list_orders(self, customer_id: str) -> list[Order]:
@@ -221,6 +253,27 @@ class MallClient:
         params = {"product_id": product_id} if product_id else None
         body = self._get(f"/customers/{_segment(customer_id)}/coupons/best", params=params)
         return cast(BestCoupon, body)
+
+    def offer(
+        self,
+        customer_id: str,
+        *,
+        words: str | None = None,
+        page_product_id: str | None = None,
+        text: str | None = None,
+        product_id: str | None = None,
+    ) -> Offer:
+        """A discount question in one call: the product in play (as for `consult`), its best
+        coupon for this customer (store-wide without a product) and the customer's profile.
+        `NotFound` from a mall without this route."""
+        sources = {
+            "words": words,
+            "page_product_id": page_product_id,
+            "text": text[:1000] if text else None,
+            "product_id": product_id,
+        }
+        params = {key: value for key, value in sources.items() if value}
+        return cast(Offer, self._get(f"/customers/{_segment(customer_id)}/offer", params=params))
 
     def issue_coupon(self, customer_id: str, template_id: str, idempotency_key: str) -> Coupon:
         """Issue a coupon; the same key always yields the same coupon, never a second one."""

@@ -286,3 +286,33 @@ class Note(TypedDict):
     text: str
     phone: str | None
     created_at: str
+
+
+class Recommendation(TypedDict):
+    """The body of the mall's `RecommendationOut`."""
+
+    id: str
+    name: str
+    price: float
+    reason: str
+
+
+class Consult(TypedDict):
+    """The body of the mall's `ConsultOut`."""
+
+    product: Product | None
+    asked_for: str | None
+    suggestions: list[ProductSummary]
+    profile: Profile | None
+    recommendations: list[Recommendation]
+    segment: Segment | None
+
+
+class Offer(TypedDict):
+    """The body of the mall's `OfferOut`."""
+
+    product: Product | None
+    asked_for: str | None
+    suggestions: list[ProductSummary]
+    best: BestCoupon | None
+    profile: Profile | None

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from mall import changes, schemas, views
 from mall.models import utcnow
 from mall.routes.deps import CustomerId, DatabaseDep, Responses
-from mall.services import coupons
+from mall.services import consults, coupons
 from monitoring.metrics import COUPONS_ISSUED
 
 router = APIRouter(tags=["coupons"])
@@ -32,6 +32,56 @@ def best_offer(
         offer = coupons.best_offer(session=session, customer_id=customer_id, product_id=product_id)
         template = views.template(offer.template) if offer.template is not None else None
     return {"template": template, "saving": views.money(offer.saving)}
+
+
+@router.get(
+    "/customers/{customer_id}/offer",
+    response_model=schemas.OfferOut,
+    responses={422: {"model": schemas.ErrorOut}},
+)
+def offer(
+    database: DatabaseDep,
+    customer_id: CustomerId,
+    words: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    page_product_id: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+    text: Annotated[str | None, Query(min_length=1, max_length=1000)] = None,
+    product_id: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+) -> dict[str, Any]:
+    """A discount question in one request: the product in play, its best coupon, the profile.
+
+    The product comes from the first source that names one, as for a consult; without one
+    the best coupon is a store-wide one.
+    """
+    sources = consults.Sources(
+        words=words, page_product_id=page_product_id, text=text, product_id=product_id
+    )
+    with database.read_session() as session:
+        found = consults.find_product(session=session, sources=sources)
+        suggestions = [views.product_summary(p) for p in found.suggestions]
+        if found.asked_for is not None:
+            return {
+                "product": None,
+                "asked_for": found.asked_for,
+                "suggestions": suggestions,
+                "best": None,
+                "profile": None,
+            }
+        product = found.product
+        best = coupons.best_offer(
+            session=session,
+            customer_id=customer_id,
+            product_id=product.id if product is not None else None,
+        )
+        return {
+            "product": views.product_detail(product) if product is not None else None,
+            "asked_for": None,
+            "suggestions": [],
+            "best": {
+                "template": views.template(best.template) if best.template is not None else None,
+                "saving": views.money(best.saving),
+            },
+            "profile": consults.profile_view(session=session, customer_id=customer_id),
+        }
 
 
 @router.post(

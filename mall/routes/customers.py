@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
+from sqlalchemy.exc import OperationalError
 
 from mall import changes, schemas, views
 from mall.experiments import ExperimentBook
 from mall.routes.deps import CustomerId, DatabaseDep
-from mall.services import card, profiles, recommendations
+from mall.services import card, consults, profiles, recommendations
 from mall.services.outreach import record_exposure
 
+logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/customers/{customer_id}", tags=["customers"])
 
 
@@ -61,6 +64,50 @@ def get_recommendations(
             session=session, customer_id=customer_id, product_id=product_id, limit=limit
         )
     return {"items": items}
+
+
+@router.post(
+    "/consults", response_model=schemas.ConsultOut, responses={422: {"model": schemas.ErrorOut}}
+)
+def consult(
+    database: DatabaseDep, customer_id: CustomerId, body: schemas.ConsultIn
+) -> dict[str, Any]:
+    """A price question in one request: the product in play, profile, suggestions; consult kept.
+
+    The product comes from the first source that names one (words, page, text, earlier
+    turns); the profile and suggestions are read as they were before this consult, which is
+    then recorded (nothing is recorded when no product was found).
+    """
+    sources = consults.Sources(
+        words=body.words,
+        page_product_id=body.page_product_id,
+        text=body.text,
+        product_id=body.product_id,
+    )
+    with database.read_session() as session:
+        answer = consults.read_consult(
+            session=session, customer_id=customer_id, sources=sources, limit=body.recommendations
+        )
+    if answer["product"] is None:
+        return answer
+    try:
+        with database.write_session() as session:
+            answer["segment"] = profiles.record_event(
+                session=session,
+                customer_id=customer_id,
+                event_type="consult",
+                product_id=answer["product"]["id"],
+                properties=dict(body.properties) if body.properties else None,
+            )
+    except OperationalError as exc:
+        # The customer's answer matters more than the statistics: a database too busy to
+        # take the event (SQLite's lock timed out) leaves the segment null.
+        if not (exc.connection_invalidated or "database is locked" in str(exc.orig)):
+            raise
+        logger.warning("consult of %s not recorded: the database is busy", customer_id)
+        return answer
+    changes.announce("profile", customer_id)
+    return answer
 
 
 OptOutKind = Annotated[schemas.OptOut, Path(description="what the customer opts out of")]

@@ -92,6 +92,11 @@ def _token(session: Session) -> str | None:
     return session.scalar(select(CatalogueVersion.token).where(CatalogueVersion.id == 1))
 
 
+def version_token(session: Session) -> str | None:
+    """The catalogue's version token: it changes whenever a product is added or changed."""
+    return _token(session)
+
+
 def _build(session: Session, token: str | None) -> _Indexed:
     started = time.perf_counter()
     products = _all_products(session)

@@ -11,15 +11,20 @@ left out. Without any behaviour the best sellers of the window fill in.
 
 from __future__ import annotations
 
+import itertools
+import threading
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session, aliased
 
 from mall.models import BehaviourEvent, Category, Customer, Order, OrderItem, Product, Sku, utcnow
+from mall.services import catalogue
 
 INTEREST = ("product_view", "add_to_cart", "consult", "compare", "order")
 WINDOW = timedelta(days=60)
@@ -33,6 +38,138 @@ def _reason(co_bought: float, co_viewed: float, affinity: float, category: str) 
     if affinity:
         return f"您常看的{category}"
     return "店里热卖"
+
+
+@dataclass(frozen=True)
+class _Item:
+    name: str
+    price: float
+    discounted: bool
+    category_id: str
+    category: str
+
+
+@dataclass(frozen=True)
+class _Catalogue:
+    """What scoring needs of every product, kept per catalogue version."""
+
+    token: str | None
+    items: dict[str, _Item]
+    dearest: float
+    # Per category, the order in which products that nothing but their category and the
+    # segment score come out: by id; discounted first; dearest first (ties by id).
+    by_id: dict[str, list[str]]
+    by_discount: dict[str, list[str]]
+    by_price: dict[str, list[str]]
+
+
+# One per database (keyed by its connection pool), rebuilt when the catalogue version token
+# changes (as the name index in services/catalogue.py): a recommendation then reads the few
+# candidates' stock instead of every product and SKU of a large catalogue.
+_catalogues: WeakKeyDictionary[Any, _Catalogue] = WeakKeyDictionary()
+_catalogue_lock = threading.Lock()
+# Candidates read per category in a first pass; more only when too many are sold out.
+_FIRST_PASS = 3
+
+
+def _build_catalogue(session: Session, token: str | None) -> _Catalogue:
+    rows = session.execute(
+        select(
+            Product.id,
+            Product.name,
+            Product.price,
+            Product.list_price,
+            Product.category_id,
+            Category.name,
+        ).join(Category, Category.id == Product.category_id)
+    ).all()
+    items = {
+        pid: _Item(
+            name=name,
+            price=float(price),
+            discounted=Decimal(str(list_price)) > Decimal(str(price)),
+            category_id=category_id,
+            category=category,
+        )
+        for pid, name, price, list_price, category_id, category in rows
+    }
+    by_id: dict[str, list[str]] = {}
+    for pid in sorted(items):
+        by_id.setdefault(items[pid].category_id, []).append(pid)
+    return _Catalogue(
+        token=token,
+        items=items,
+        dearest=max((item.price for item in items.values()), default=1.0) or 1.0,
+        by_id=by_id,
+        by_discount={
+            cat: sorted(ids, key=lambda pid: (not items[pid].discounted, pid))
+            for cat, ids in by_id.items()
+        },
+        by_price={
+            cat: sorted(ids, key=lambda pid: (-items[pid].price, pid)) for cat, ids in by_id.items()
+        },
+    )
+
+
+def _catalogue(session: Session) -> _Catalogue:
+    token = catalogue.version_token(session)
+    pool = session.get_bind().pool
+    current = _catalogues.get(pool)
+    if current is not None and token is not None and current.token == token:
+        return current
+    with _catalogue_lock:
+        current = _catalogues.get(pool)
+        if current is None or token is None or current.token != token:
+            current = _build_catalogue(session, token)
+            _catalogues[pool] = current
+        return current
+
+
+def _in_stock(session: Session, ids: list[str]) -> set[str]:
+    if not ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Sku.product_id)
+            .where(Sku.product_id.in_(ids))
+            .group_by(Sku.product_id)
+            .having(func.sum(Sku.stock) > 0)
+        )
+    )
+
+
+def _stocked(session: Session) -> set[str]:
+    # Stock is never negative (a check constraint), so "in stock" is "a SKU with stock".
+    return set(session.scalars(select(Sku.product_id).where(Sku.stock > 0).distinct()))
+
+
+def _first_in_stock(
+    session: Session, orders: dict[str, list[str]], skip: set[str], limit: int
+) -> list[str]:
+    """Up to `limit` products in stock from each category's order, `skip` left out.
+
+    One query reads the stock of the first few of every category; only when a category has
+    too many of them sold out is the stock of every product read (one query more).
+    """
+    if limit <= 0:
+        return []
+    wanted = _FIRST_PASS * limit
+    first = {
+        cat: list(itertools.islice((pid for pid in ids if pid not in skip), wanted + 1))
+        for cat, ids in orders.items()
+    }
+    stocked = _in_stock(session, [pid for ids in first.values() for pid in ids[:wanted]])
+    chosen = {
+        cat: [pid for pid in ids[:wanted] if pid in stocked][:limit] for cat, ids in first.items()
+    }
+    # Categories with too many sold out among their first few (and more products to try).
+    short = [cat for cat, ids in first.items() if len(chosen[cat]) < limit and len(ids) > wanted]
+    if short:
+        everything = _stocked(session)
+        for cat in short:
+            walk = (pid for pid in orders[cat] if pid in everything and pid not in skip)
+            chosen[cat] = list(itertools.islice(walk, limit))
+    return [pid for ids in chosen.values() for pid in ids]
 
 
 def recommend(
@@ -107,45 +244,45 @@ def recommend(
         ).all()
     )
     segment = session.scalar(select(Customer.segment).where(Customer.id == customer_id))
-    in_stock = set(
-        session.scalars(
-            select(Sku.product_id).group_by(Sku.product_id).having(func.sum(Sku.stock) > 0)
-        )
-    )
-    products = session.execute(
-        select(
-            Product.id,
-            Product.name,
-            Product.price,
-            Product.list_price,
-            Product.category_id,
-            Category.name,
-        ).join(Category, Category.id == Product.category_id)
-    ).all()
+    known = _catalogue(session)
     most_popular = max(popular.values(), default=1)
-    dearest = max((float(p[2]) for p in products), default=1.0) or 1.0
-    candidates = []
-    for pid, name, price, list_price, category_id, category in products:
-        if pid == product_id or pid in bought or pid not in in_stock:
-            continue
-        share = affinity.get(category_id, 0) / total_affinity
-        score = 3.0 * co_bought[pid] + 1.0 * co_viewed[pid] + 2.0 * share
-        score += 0.5 * popular.get(pid, 0) / most_popular
-        if segment == "price_sensitive" and Decimal(str(list_price)) > Decimal(str(price)):
-            score += 0.5
+
+    def score(pid: str) -> float:
+        item = known.items[pid]
+        share = affinity.get(item.category_id, 0) / total_affinity
+        value = 3.0 * co_bought[pid] + 1.0 * co_viewed[pid] + 2.0 * share
+        value += 0.5 * popular.get(pid, 0) / most_popular
+        if segment == "price_sensitive" and item.discounted:
+            value += 0.5
         elif segment == "high_value":
-            score += 0.5 * float(price) / dearest
-        candidates.append(
-            (
-                -score,
-                pid,
-                {
-                    "id": pid,
-                    "name": name,
-                    "price": float(price),
-                    "reason": _reason(co_bought[pid], co_viewed[pid], share, category),
-                },
-            )
+            value += 0.5 * item.price / known.dearest
+        return value
+
+    # Products with behaviour of their own are scored one by one; every other product scores
+    # by its category and the segment alone, so only the first few of each category's order
+    # can make the list.
+    excluded = bought | {product_id} if product_id else set(bought)
+    explicit = {pid for pid in (*co_bought, *co_viewed, *popular) if pid in known.items}
+    order = (
+        known.by_discount
+        if segment == "price_sensitive"
+        else known.by_price
+        if segment == "high_value"
+        else known.by_id
+    )
+    candidates = sorted(_in_stock(session, sorted(explicit - excluded)))
+    candidates += _first_in_stock(session, order, excluded | explicit, limit)
+    ranked = sorted((-score(pid), pid) for pid in candidates)
+    result = []
+    for _, pid in ranked[:limit]:
+        item = known.items[pid]
+        share = affinity.get(item.category_id, 0) / total_affinity
+        result.append(
+            {
+                "id": pid,
+                "name": item.name,
+                "price": item.price,
+                "reason": _reason(co_bought[pid], co_viewed[pid], share, item.category),
+            }
         )
-    candidates.sort(key=lambda c: (c[0], c[1]))
-    return [item for _, _, item in candidates[:limit]]
+    return result

@@ -182,7 +182,7 @@ def test_price_protection_is_answered_not_a_coupon_offer(mall: LiveMall) -> None
     text = texts(messages)
     assert "下单后7天内同一商品降价，可以申请退差价" in text
     assert "领取" not in text
-    assert not any(call.endswith("/coupons/best") for call in mall.calls)
+    assert not any(call.endswith(("/coupons/best", "/offer")) for call in mall.calls)
     assert slots_of(events).get("sales_stage") is None
 
 

@@ -17,7 +17,14 @@ from actions.clients.mall import default_mall_client
 from actions.sales import ActionQuotePrice, ActionWelcome
 from actions.settings import get_settings
 from tests.actions.live_mall import LiveMall
-from tests.actions.trackers import DOMAIN, entity, make_tracker, run_action, texts
+from tests.actions.trackers import (
+    DOMAIN,
+    DOMAIN_ACTIONS,
+    entity,
+    make_tracker,
+    run_action,
+    texts,
+)
 
 
 def test_executor_registers_exactly_the_domain_actions() -> None:
@@ -29,7 +36,7 @@ def test_executor_registers_exactly_the_domain_actions() -> None:
         for name, run in executor.actions.items()
         if type(run.__self__).__module__.startswith("actions.")
     }
-    assert registered == set(DOMAIN["actions"])
+    assert registered == set(DOMAIN_ACTIONS)
 
 
 def test_actions_build_without_a_mall() -> None:

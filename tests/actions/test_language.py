@@ -37,3 +37,12 @@ def test_the_page_decides_a_message_without_words() -> None:
     assert language_after("/greet", None, language="en") == "en"
     tracker = make_tracker(text="/greet", metadata={"language": "en"})
     assert speaks_english(tracker)
+
+
+def test_the_hook_sets_the_language_without_the_domain() -> None:
+    # Rasa sends this per-message action no domain (selective domain in endpoints.yml).
+    tracker = make_tracker(text="how much is it")
+    tracker.latest_message["sentiment"] = {"language": "en"}
+    tracker.slots["language"] = "zh"
+    events = asyncio.run(ValidateSlotMappings().run(CollectingDispatcher(), tracker, {}))
+    assert events == [{"event": "slot", "timestamp": None, "name": "language", "value": "en"}]

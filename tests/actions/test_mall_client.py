@@ -302,6 +302,8 @@ def test_customer_gets_the_apology_within_the_budget(server: FakeMallServer) -> 
         server.release.wait(10)
         return 200, {"product": PRODUCT, "suggestions": []}
 
+    # The one-request consult and, for a mall without it, the separate calls.
+    server.routes["POST /customers/cust-1/consults"] = slow
     server.routes["GET /products/resolve"] = slow
     action = ActionQuotePrice(client_for(server.url, read_timeout=0.5))
     tracker = make_tracker(entities=[entity("product", "耳机")], text="耳机多少钱")

@@ -363,7 +363,7 @@ def test_offer_coupon_skips_a_threshold_the_product_cannot_reach(mall: LiveMall)
 def test_offer_coupon_when_the_mall_is_down(mall: LiveMall) -> None:
     mall.withdraw_seeded_coupons()
     mall.add_template()
-    mall.failing = {"/coupons/best"}
+    mall.failing = {"/offer", "/coupons/best"}
     tracker = make_tracker(intent="affirm", slots={"product_id": "P1001"})
     messages, events = run_action(ActionOfferCoupon(mall), tracker)
     assert [m["response"] for m in messages] == ["utter_service_unavailable"]
@@ -480,3 +480,86 @@ def test_decline_closes_politely(mall: LiveMall) -> None:
     assert "没问题" in texts(messages) and "耳机X" in texts(messages)
     assert slots_of(events) == {"sales_stage": None, "offered_coupon": None}
     assert mall.calls == []
+
+
+def test_quote_price_is_one_mall_call(mall: LiveMall) -> None:
+    mall.add_profile(segment="price_sensitive")
+    tracker = make_tracker(
+        entities=[entity("product", "声悦Pro降噪蓝牙耳机")],
+        text="声悦Pro降噪蓝牙耳机多少钱",
+        metadata={"product_id": "P1003", "time_zone": "Asia/Shanghai"},
+    )
+    mall.calls.clear()
+    messages, events = run_action(ActionQuotePrice(mall), tracker)
+    assert mall.calls == ["POST /customers/cust-1/consults"]
+    assert "声悦Pro降噪蓝牙耳机现在到手价¥299" in texts(messages)
+    assert slots_of(events)["product_id"] == "P1001"
+    assert mall.events_of("cust-1")[-1] == ("cust-1", "consult", "P1001")
+
+
+def test_quote_price_from_the_separate_routes_when_the_mall_has_no_consult_route(
+    mall: LiveMall, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from actions.clients.errors import NotFound
+
+    def no_route(*_args: object, **_kwargs: object) -> None:
+        raise NotFound("POST /customers/cust-1/consults -> 404 not_found", code="not_found")
+
+    tracker = make_tracker(entities=[entity("product", "耳机")], text="耳机多少钱")
+    consulted, consulted_events = run_action(ActionQuotePrice(mall), tracker)
+    monkeypatch.setattr(mall, "consult", no_route)
+    mall.calls.clear()
+    separate, separate_events = run_action(
+        ActionQuotePrice(mall),
+        make_tracker(sender_id="cust-2", entities=[entity("product", "耳机")], text="耳机多少钱"),
+    )
+    assert "GET /products/resolve" in mall.calls
+    assert "POST /customers/cust-2/events" in mall.calls
+    assert separate[0] == consulted[0] and separate[-1] == consulted[-1]
+    assert slots_of(separate_events) == slots_of(consulted_events)
+    assert mall.events_of("cust-2") == [("cust-2", "consult", "P1001")]
+
+
+def _quoted_tracker(sender_id: str = "cust-1") -> object:
+    return make_tracker(
+        sender_id=sender_id,
+        intent="affirm",
+        text="要",
+        slots={
+            "product_id": "P1001",
+            "product": "声悦Pro降噪蓝牙耳机",
+            "sales_stage": "price_quoted",
+        },
+    )
+
+
+def test_offer_coupon_is_one_mall_call(mall: LiveMall) -> None:
+    mall.withdraw_seeded_coupons()
+    mall.add_template()
+    mall.calls.clear()
+    messages, events = run_action(ActionOfferCoupon(mall), _quoted_tracker())
+    assert mall.calls == ["GET /customers/cust-1/offer"]
+    assert "用券后声悦Pro降噪蓝牙耳机到手价¥269" in texts(messages)
+    assert slots_of(events)["offered_coupon"] == "T-AUDIO-30"
+
+
+def test_offer_coupon_from_the_separate_routes_when_the_mall_has_no_offer_route(
+    mall: LiveMall, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from actions.clients.errors import NotFound
+
+    def no_route(*_args: object, **_kwargs: object) -> None:
+        raise NotFound("GET /customers/cust-1/offer -> 404 not_found", code="not_found")
+
+    mall.withdraw_seeded_coupons()
+    mall.add_template()
+    in_one, in_one_events = run_action(ActionOfferCoupon(mall), _quoted_tracker())
+    monkeypatch.setattr(mall, "offer", no_route)
+    mall.calls.clear()
+    separate, separate_events = run_action(ActionOfferCoupon(mall), _quoted_tracker())
+    assert "GET /customers/cust-1/coupons/best" in mall.calls
+    assert separate == in_one and separate_events == in_one_events
+    unknown = make_tracker(intent="ask_discount", entities=[entity("product", "蓝牙耳鸡")])
+    asked, _ = run_action(ActionOfferCoupon(mall), unknown)
+    assert "GET /products/resolve" in mall.calls
+    assert buttons(asked)  # near matches offered, as through the offer route

@@ -18,6 +18,17 @@ ROOT = Path(__file__).resolve().parents[2]
 DOMAIN_FILE = ROOT / "domain.yml"
 
 DOMAIN: dict[str, Any] = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))
+# Action names; an action Rasa sends the domain to is listed as `{name: {send_domain: true}}`.
+DOMAIN_ACTIONS: frozenset[str] = frozenset(
+    item if isinstance(item, str) else next(iter(item)) for item in DOMAIN["actions"]
+)
+SENT_THE_DOMAIN: frozenset[str] = frozenset(
+    name
+    for item in DOMAIN["actions"]
+    if isinstance(item, dict)
+    for name, options in item.items()
+    if (options or {}).get("send_domain")
+)
 _VARIABLE = re.compile(r"\{(\w+)\}")
 
 
@@ -87,9 +98,13 @@ def make_tracker(
 
 
 def run_action(action: Any, tracker: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Run an action as the executor would; return (messages, events) after checking events."""
+    """Run an action as the executor would; return (messages, events) after checking events.
+
+    The action gets the domain only when domain.yml asks Rasa to send it (`send_domain`).
+    """
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, tracker, DOMAIN))
+    domain = DOMAIN if action.name() in SENT_THE_DOMAIN else {}
+    events = asyncio.run(action.run(dispatcher, tracker, domain))
     check_events_fit_domain(events)
     return dispatcher.messages, events
 
@@ -98,7 +113,7 @@ def check_events_fit_domain(events: list[dict[str, Any]]) -> None:
     """Every SlotSet names a domain slot and a value its type accepts."""
     for event in events:
         if event["event"] == "followup":
-            assert event["name"] in DOMAIN["actions"], f"{event['name']} is not a domain action"
+            assert event["name"] in DOMAIN_ACTIONS, f"{event['name']} is not a domain action"
             continue
         assert event["event"] == "slot", f"unexpected event {event}"
         slot = DOMAIN["slots"].get(event["name"])

@@ -205,3 +205,66 @@ def test_history_from_long_ago_reads_the_whole_session(tmp_path: Path) -> None:
     assert [e.text for e in whole.events if isinstance(e, UserUttered)] == [
         f"第{number}句" for number in range(12)
     ]
+
+
+def test_events_read_back_as_rasa_reads_them() -> None:
+    """The store's event reader gives the events Rasa's own `deserialise_events` gives."""
+    import json
+
+    from rasa.shared.core.events import (
+        ActionExecuted,
+        ActiveLoop,
+        BotUttered,
+        ConversationPaused,
+        ConversationResumed,
+        FollowupAction,
+        SessionStarted,
+        SlotSet,
+        UserUttered,
+        deserialise_events,
+    )
+
+    from channels.tracker_store import _deserialise
+
+    originals = [
+        SessionStarted(timestamp=1.0),
+        ActionExecuted("action_listen", timestamp=2.0),
+        UserUttered(
+            "耳机多少钱",
+            {"name": "ask_price", "confidence": 0.9},
+            [{"entity": "product", "value": "耳机", "start": 0, "end": 2}],
+            parse_data={"sentiment": {"score": -0.1}},
+            timestamp=3.0,
+            metadata={"product_id": "P1001"},
+        ),
+        SlotSet("product_id", "P1001", timestamp=4.0),
+        BotUttered("¥299", {"buttons": [{"title": "要优惠", "payload": "/affirm"}]}, timestamp=5.0),
+        FollowupAction("action_handoff", timestamp=6.0),
+        ConversationPaused(timestamp=7.0),
+        ConversationResumed(timestamp=8.0),
+        ActiveLoop(None, timestamp=9.0),
+    ]
+    stored = [json.dumps(event.as_dict()) for event in originals]
+    ours = _deserialise(iter(stored))
+    rasas = deserialise_events([json.loads(data) for data in stored])
+    assert ours == rasas == originals
+    assert [type(event) for event in ours] == [type(event) for event in originals]
+    assert [event.as_dict() for event in ours] == [event.as_dict() for event in rasas]
+
+
+def test_sqlite_keeps_a_write_ahead_log_and_other_readers_see_every_turn(tmp_path: Path) -> None:
+    import sqlite3
+
+    _, windowed = stores(tmp_path)
+    rng = random.Random(8)
+    for number in range(3):
+        run(play_turn(windowed, "c8", turn_events(rng, number)))
+    with windowed.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    # Another process (the desk, `rasa export`) reading the file sees what was committed.
+    other = sqlite3.connect(tmp_path / "windowed.db")
+    stored = other.execute("SELECT count(*) FROM events WHERE sender_id = 'c8'").fetchone()[0]
+    other.close()
+    reread = run(windowed.retrieve_full_tracker("c8"))
+    assert reread is not None and stored == len(reread.events) > 0

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import random
+from collections import Counter
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
 from fastapi.testclient import TestClient
+from sqlalchemy import distinct, func, select
+from sqlalchemy.orm import Session, aliased
+
+from mall.db import Database
+from mall.models import BehaviourEvent, Category, Customer, Order, OrderItem, Product, Sku, utcnow
+from mall.services import recommendations
+from mall.services.recommendations import INTEREST, WINDOW, _reason
 
 
 def recommended(client: TestClient, customer: str, **params: object) -> list[dict]:
@@ -58,3 +71,159 @@ def test_bad_parameters_are_refused(client: TestClient) -> None:
         client.get("/customers/web-new-001/recommendations", params={"limit": 0}).status_code == 422
     )
     assert client.get("/customers/bad%20id/recommendations").status_code == 422
+
+
+# ---------------------------------------------------------------- the same at any size
+
+
+# The implementation that scored every product of the catalogue per call (the reference).
+def scan_recommend(
+    *,
+    session: Session,
+    customer_id: str,
+    product_id: str | None = None,
+    limit: int = 3,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Up to `limit` products for this customer (and the product in play), best first."""
+    since = (now or utcnow()) - WINDOW
+    co_bought: Counter[str] = Counter()
+    co_viewed: Counter[str] = Counter()
+    if product_id:
+        other = aliased(OrderItem)
+        for item, count in session.execute(
+            select(other.product_id, func.count(distinct(other.order_id)))
+            .join(OrderItem, OrderItem.order_id == other.order_id)
+            .join(Order, Order.id == other.order_id)
+            .where(
+                OrderItem.product_id == product_id,
+                other.product_id != product_id,
+                Order.created_at >= since,
+            )
+            .group_by(other.product_id)
+        ):
+            co_bought[item] = int(count)
+        mine = aliased(BehaviourEvent)
+        theirs = aliased(BehaviourEvent)
+        for item, count in session.execute(
+            select(theirs.product_id, func.count(distinct(theirs.customer_id)))
+            .join(mine, mine.customer_id == theirs.customer_id)
+            .where(
+                mine.product_id == product_id,
+                mine.type.in_(INTEREST),
+                mine.occurred_at >= since,
+                theirs.type.in_(INTEREST),
+                theirs.product_id.is_not(None),
+                theirs.product_id != product_id,
+                theirs.occurred_at >= since,
+            )
+            .group_by(theirs.product_id)
+        ):
+            co_viewed[item] = int(count)
+    affinity = dict(
+        session.execute(
+            select(Product.category_id, func.count())
+            .join(BehaviourEvent, BehaviourEvent.product_id == Product.id)
+            .where(
+                BehaviourEvent.customer_id == customer_id,
+                BehaviourEvent.type.in_(INTEREST),
+                BehaviourEvent.occurred_at >= since,
+            )
+            .group_by(Product.category_id)
+        ).all()
+    )
+    total_affinity = sum(affinity.values()) or 1
+    bought = set(
+        session.scalars(
+            select(OrderItem.product_id)
+            .join(Order, Order.id == OrderItem.order_id)
+            .where(Order.customer_id == customer_id)
+        )
+    )
+    popular = dict(
+        session.execute(
+            select(OrderItem.product_id, func.count())
+            .join(Order, Order.id == OrderItem.order_id)
+            .where(Order.created_at >= since)
+            .group_by(OrderItem.product_id)
+        ).all()
+    )
+    segment = session.scalar(select(Customer.segment).where(Customer.id == customer_id))
+    in_stock = set(
+        session.scalars(
+            select(Sku.product_id).group_by(Sku.product_id).having(func.sum(Sku.stock) > 0)
+        )
+    )
+    products = session.execute(
+        select(
+            Product.id,
+            Product.name,
+            Product.price,
+            Product.list_price,
+            Product.category_id,
+            Category.name,
+        ).join(Category, Category.id == Product.category_id)
+    ).all()
+    most_popular = max(popular.values(), default=1)
+    dearest = max((float(p[2]) for p in products), default=1.0) or 1.0
+    candidates = []
+    for pid, name, price, list_price, category_id, category in products:
+        if pid == product_id or pid in bought or pid not in in_stock:
+            continue
+        share = affinity.get(category_id, 0) / total_affinity
+        score = 3.0 * co_bought[pid] + 1.0 * co_viewed[pid] + 2.0 * share
+        score += 0.5 * popular.get(pid, 0) / most_popular
+        if segment == "price_sensitive" and Decimal(str(list_price)) > Decimal(str(price)):
+            score += 0.5
+        elif segment == "high_value":
+            score += 0.5 * float(price) / dearest
+        candidates.append(
+            (
+                -score,
+                pid,
+                {
+                    "id": pid,
+                    "name": name,
+                    "price": float(price),
+                    "reason": _reason(co_bought[pid], co_viewed[pid], share, category),
+                },
+            )
+        )
+    candidates.sort(key=lambda c: (c[0], c[1]))
+    return [item for _, _, item in candidates[:limit]]
+
+
+def test_the_same_products_as_scoring_every_product_on_random_catalogues(
+    database: Database,
+) -> None:
+    rng = random.Random(11)
+    with database.write_session() as session:
+        categories = [c.id for c in session.scalars(select(Category))]
+        for number in range(300):
+            price = Decimal(rng.choice([19, 49, 99, 99, 199, 599]))
+            session.add(
+                Product(
+                    id=f"R{number:04d}",
+                    name=f"随机商品{number}",
+                    category_id=rng.choice(categories),
+                    supplier_id="sup-shenzhen-audio",
+                    aliases=[],
+                    price=price,
+                    list_price=price + (rng.choice([0, 0, 10]) if rng.random() < 0.5 else 0),
+                )
+            )
+            stock = rng.choice([0, 0, 5])
+            session.add(Sku(id=f"R{number:04d}-1", product_id=f"R{number:04d}", stock=stock))
+    customers = ["wx-o7Xh2-vip", "web-price-001", "wx-o7Xh2-churn", "web-new-001", "web-nobody"]
+    products = [None, "P1001", "P3001", "R0007"]
+    with database.read_session() as session:
+        for customer in customers:
+            for product in products:
+                for limit in (1, 3, 10):
+                    ours = recommendations.recommend(
+                        session=session, customer_id=customer, product_id=product, limit=limit
+                    )
+                    theirs = scan_recommend(
+                        session=session, customer_id=customer, product_id=product, limit=limit
+                    )
+                    assert ours == theirs, (customer, product, limit)

@@ -21,6 +21,8 @@ SAMPLE = {
 BODIES: dict[str, Any] = {
     "/customers/{customer_id}/coupons": {"template_id": "T-VIP-50", "idempotency_key": "x-1"},
     "/customers/{customer_id}/events": {"type": "consult"},
+    # A body that would record a consult and read the card profile with the token.
+    "/customers/{customer_id}/consults": {"words": "声悦Pro降噪蓝牙耳机", "product_id": "P1001"},
     "/handoffs": {"sender_id": "wx-o7Xh2-vip", "reason": "angry"},
 }
 
@@ -122,3 +124,34 @@ def test_with_the_token_bad_bodies_are_refused_cleanly(target: Target, unchanged
             f"{target.mall}/customers/wx-o7Xh2-churn/orders/202611180001", headers=auth, timeout=10
         )
         assert mine.status_code == 404
+
+
+def test_the_one_request_turn_routes_need_the_token_and_refuse_bad_input(
+    target: Target, unchanged: Any
+) -> None:
+    """The price and discount turns' routes (profile inside): nothing without the token."""
+    consults = f"{target.mall}/customers/wx-o7Xh2-vip/consults"
+    offer = f"{target.mall}/customers/wx-o7Xh2-vip/offer"
+    token = target.secret("MALL_API_TOKEN")
+    auth = {"Authorization": f"Bearer {token}"}
+    with unchanged():
+        for headers in ({}, {"Authorization": "Bearer wrong-token-0123456789abcdef"}):
+            refused = requests.post(
+                consults, json={"product_id": "P1001"}, headers=headers, timeout=10
+            )
+            assert refused.status_code == 401 and "王女士" not in refused.text
+            refused = requests.get(
+                offer, params={"product_id": "P1001"}, headers=headers, timeout=10
+            )
+            assert refused.status_code == 401 and "王女士" not in refused.text
+        in_query = requests.get(offer, params={"product_id": "P1001", "token": token}, timeout=10)
+        assert in_query.status_code == 401
+        for body in ({"words": "x" * 101}, {"recommendations": 99}, {"text": ["a"]}):
+            bad = requests.post(consults, json=body, headers=auth, timeout=10)
+            assert bad.status_code == 422 and "Traceback" not in bad.text, body
+        bad = requests.get(offer, params={"text": "x" * 1001}, headers=auth, timeout=10)
+        assert bad.status_code == 422 and "Traceback" not in bad.text
+        other = requests.post(
+            f"{target.mall}/customers/..%2Fhandoffs/consults", json={}, headers=auth, timeout=10
+        )
+        assert other.status_code in (404, 422)
