@@ -72,7 +72,7 @@ class KafkaSettings(ProcessSettings):
         error = SettingsError
 
     @classmethod
-    def from_env(cls, environ: Any = None, **given: Any) -> KafkaSettings:  # type: ignore[override]
+    def from_env(cls, environ: Any = None, **given: Any) -> KafkaSettings:
         """KAFKA_* variables; refuses what confluent-kafka would only reject at connect time."""
         settings = super().from_env(environ, **given)
         settings.check()
@@ -244,9 +244,7 @@ class AnalyticsSettings(ProcessSettings):
         return whole_number(value, field, low=0)
 
     @classmethod
-    def from_env(  # type: ignore[override]
-        cls, environ: Any = None, **given: Any
-    ) -> AnalyticsSettings:
+    def from_env(cls, environ: Any = None, **given: Any) -> AnalyticsSettings:
         """ANALYTICS_*, EVENT_BROKER_DB_URL, RABBITMQ_*, KAFKA_*, TRACKER_DB_URL; the Kafka
         part is read (and checked) only when it is the broker."""
         settings = super().from_env(environ, **given)
