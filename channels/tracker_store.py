@@ -14,14 +14,23 @@ that many customer turns.
 Where a window starts is kept per conversation in this process (it is a fact about stored
 history, so it never goes stale; a conversation this process has not seen yet, or whose
 events were erased, is read whole once, as by `SQLTrackerStore`).
+
+Reading and saving run in worker threads, not on the Rasa server's event loop: Rasa's store
+queries the database synchronously inside its coroutines, so every other conversation
+waited while one turn's rows were read or synced to disk. Saving also hands the new events
+to the event broker itself (the events it stores, in one batch when the broker takes one:
+channels/event_broker.py) instead of Rasa's second read of the whole tracker to find them.
+SQLite is opened in write-ahead-log mode behind a kept pool of connections.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import functools
 import itertools
 import json
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,6 +53,8 @@ from rasa.shared.core.trackers import (
     get_trackers_for_conversation_sessions,
 )
 from rasa.shared.utils.common import all_subclasses
+
+from channels.event_broker import pooled_sqlite_engine
 
 # Set on the trackers `retrieve` builds from a window: (id of the last event before the
 # window, how many state events precede the window's events).
@@ -84,26 +95,48 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        if self.engine.dialect.name == "sqlite":
-            _write_ahead_log(self.engine)
+        self.engine: Any = pooled_sqlite_engine(self.engine)
+        self.sessionmaker = sqlalchemy.orm.session.sessionmaker(bind=self.engine)
         if window_turns < 1:
             raise ValueError("window_turns must be at least 1")
         self.window_turns = int(window_turns)
         self.remembered_conversations = int(remembered_conversations)
         self._windows: OrderedDict[str, Window] = OrderedDict()
+        self._windows_lock = threading.Lock()
 
     # ---- reading ----
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The current session's latest turns, with the state before them."""
-        window = self._windows.get(sender_id)
+        return await asyncio.to_thread(self._retrieve_latest, sender_id)
+
+    async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
+        """Every stored event of the conversation, across its sessions."""
+        return await asyncio.to_thread(self._retrieve_stored, conversation_id, True)
+
+    def _retrieve_latest(self, sender_id: str) -> DialogueStateTracker | None:
+        with self._windows_lock:
+            window = self._windows.get(sender_id)
+            if window is not None:
+                self._windows.move_to_end(sender_id)
         if window is not None:
-            self._windows.move_to_end(sender_id)
             tracker = self._retrieve_window(sender_id, window)
             if tracker is not None:
                 return tracker
-            self._windows.pop(sender_id, None)
-        return await super().retrieve(sender_id)
+            with self._windows_lock:
+                self._windows.pop(sender_id, None)
+        return self._retrieve_stored(sender_id, False)
+
+    def _retrieve_stored(self, sender_id: str, all_sessions: bool) -> DialogueStateTracker | None:
+        """As `SQLTrackerStore._retrieve`: the session's (or every) stored event."""
+        with self.session_scope() as session:
+            rows = self._event_query(
+                session, sender_id, fetch_events_from_all_sessions=all_sessions
+            ).all()
+        if not self.domain or not rows:
+            return None
+        events = _deserialise(row.data for row in rows)
+        return DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
 
     def _retrieve_window(self, sender_id: str, window: Window) -> DialogueStateTracker | None:
         """The tracker from `window`, or None when the stored history no longer fits it."""
@@ -145,9 +178,39 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         return itertools.islice(tracker.events, state_events + stored, len(tracker.events))
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """Store the new events, then move the window on when it has grown too long."""
-        await super().save(tracker)
+        """Store the new events, stream them, then move the window on when it has grown."""
+        await asyncio.to_thread(self._save, tracker)
+
+    def _save(self, tracker: DialogueStateTracker) -> None:
+        with self.session_scope() as session:
+            events = list(self._additional_events(session, tracker))
+            for event in events:
+                data = event.as_dict()
+                session.add(
+                    self.SQLEvent(
+                        sender_id=tracker.sender_id,
+                        type_name=event.type_name,
+                        timestamp=data.get("timestamp"),
+                        intent_name=data.get("parse_data", {}).get("intent", {}).get("name"),
+                        action_name=data.get("name"),
+                        data=json.dumps(data),
+                    )
+                )
+            session.commit()
+        self._publish(tracker.sender_id, events)
         self._move_window(tracker)
+
+    def _publish(self, sender_id: str, events: list[Event]) -> None:
+        """The stored events to the event broker, as Rasa's `stream_events` sends them."""
+        if self.event_broker is None or not events:
+            return
+        bodies = [{"sender_id": sender_id, **event.as_dict()} for event in events]
+        publish_many = getattr(self.event_broker, "publish_many", None)
+        if publish_many is not None:
+            publish_many(bodies)
+            return
+        for body in bodies:
+            self.event_broker.publish(body)
 
     def _move_window(self, tracker: DialogueStateTracker) -> None:
         events = list(tracker.events)
@@ -177,7 +240,7 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         before = DialogueStateTracker.from_events(
             tracker.sender_id, events[:cut], self.domain.slots
         )
-        self._windows[tracker.sender_id] = Window(
+        moved = Window(
             anchor_id=ids[cut - 1 - first],
             slots=tuple(
                 (name, copy.deepcopy(slot.value))
@@ -188,28 +251,11 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
             active_loop=before.active_loop_name,
             timestamp=events[cut - 1].timestamp,
         )
-        self._windows.move_to_end(tracker.sender_id)
-        while len(self._windows) > self.remembered_conversations:
-            self._windows.popitem(last=False)
-
-
-def _write_ahead_log(engine: Any) -> None:
-    """SQLite in write-ahead-log mode, as the mall's database (mall/db.py).
-
-    Rasa opens SQLite with a rollback journal that syncs the disk several times per commit:
-    saving a turn then cost more than parsing the message. With the log, a commit appends
-    and syncs at checkpoints; a crash of the process loses nothing committed, a power cut
-    at most the latest turns.
-    """
-
-    @sqlalchemy.event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    engine.dispose()  # the connections Rasa opened before the hook
+        with self._windows_lock:
+            self._windows[tracker.sender_id] = moved
+            self._windows.move_to_end(tracker.sender_id)
+            while len(self._windows) > self.remembered_conversations:
+                self._windows.popitem(last=False)
 
 
 @functools.lru_cache(maxsize=1)

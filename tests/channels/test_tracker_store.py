@@ -268,3 +268,88 @@ def test_sqlite_keeps_a_write_ahead_log_and_other_readers_see_every_turn(tmp_pat
     other.close()
     reread = run(windowed.retrieve_full_tracker("c8"))
     assert reread is not None and stored == len(reread.events) > 0
+
+
+class RecordingBroker:
+    """An event broker keeping what Rasa's `stream_events` publishes, one call at a time."""
+
+    def __init__(self) -> None:
+        self.published: list[dict[str, Any]] = []
+
+    def publish(self, event: dict[str, Any]) -> None:
+        self.published.append(event)
+
+
+def test_saving_streams_the_same_events_as_rasas_store_in_one_batch(tmp_path: Path) -> None:
+    import json
+
+    from channels.event_broker import BatchedSQLEventBroker
+
+    recording = RecordingBroker()
+    stock = SQLTrackerStore(
+        DOMAIN, host=f"sqlite:///{tmp_path / 'stock.db'}", event_broker=recording
+    )
+    broker = BatchedSQLEventBroker(db=str(tmp_path / "events.db"))
+    windowed = WindowedSQLTrackerStore(
+        DOMAIN,
+        host=f"sqlite:///{tmp_path / 'windowed.db'}",
+        window_turns=3,
+        event_broker=broker,
+    )
+    commits: list[int] = []
+    sa.event.listen(broker.engine, "commit", lambda _connection: commits.append(1))
+    rng = random.Random(11)
+    for number in range(12):
+        events = turn_events(rng, number)
+        run(play_turn(stock, "c11", events))
+        run(
+            play_turn(
+                windowed,
+                "c11",
+                [e for e in (Event.from_parameters(x.as_dict()) for x in events) if e],
+            )
+        )
+    with broker.engine.connect() as connection:
+        rows = connection.exec_driver_sql("SELECT sender_id, data FROM events ORDER BY id").all()
+    assert [row.sender_id for row in rows] == ["c11"] * len(recording.published)
+
+    # The same events in the same order (each store's first action_listen has its own time).
+    def untimed(event: dict[str, Any]) -> dict[str, Any]:
+        return {key: value for key, value in event.items() if key != "timestamp"}
+
+    assert [untimed(json.loads(row.data)) for row in rows] == [
+        untimed(event) for event in recording.published
+    ]
+    assert len(commits) == 12  # one per saved turn, not one per event
+    with broker.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_conversations_saved_at_once_from_worker_threads_keep_every_event(
+    tmp_path: Path,
+) -> None:
+    _, windowed = stores(tmp_path)
+    senders = [f"p{number}" for number in range(8)]
+    expected: dict[str, int] = {}
+
+    async def conversation(sender: str) -> None:
+        rng = random.Random(sender)
+        for number in range(10):
+            tracker = await play_turn(windowed, sender, turn_events(rng, number))
+        full = await windowed.retrieve_full_tracker(sender)
+        assert full is not None
+        expected[sender] = len(full.events)
+        assert_same_view(full, tracker)
+
+    async def everyone() -> None:
+        await asyncio.gather(*(conversation(sender) for sender in senders))
+
+    run(everyone())
+    with windowed.engine.connect() as connection:
+        counts = dict(
+            connection.exec_driver_sql(
+                "SELECT sender_id, count(*) FROM events GROUP BY sender_id"
+            ).all()
+        )
+    assert counts == expected
+    assert all(count >= 41 for count in counts.values())  # at least 4 events a turn
