@@ -1,65 +1,23 @@
-"""The customer's language (`language` slot: zh or en), so responses answer in it.
+"""The customer's language as the actions see it: the latest message's, else the slot's.
 
-`action_validate_slot_mappings` runs after every customer message, before any answer: it sets
-the slot from the message (the sentiment component reports the script it is written in), or
-from the page (`metadata.language`) when the message has no words, and otherwise keeps it.
-Domain responses then pick their English variation by a slot condition.
+The `language` slot is kept up to date inside Rasa (components/language.py, `LanguagePolicy`,
+before the turn's first action); the actions decide the same way from the latest message, so
+a line they write follows the customer even on the turn the language changes.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
 from rasa_sdk import Tracker
-from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.forms import ValidationAction
-from rasa_sdk.types import DomainDict
 
-LANGUAGES = ("zh", "en")
-ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")
+from components.language import parse_language
 
 
 def message_language(tracker: Tracker) -> str | None:
-    """zh or en when the latest message says which; None for emoji, digits, order numbers.
-
-    English needs two words or more: Chinese customers write "ok" or "iPhone" too.
-    """
-    written = (tracker.latest_message.get("sentiment") or {}).get("language")
-    text = str(tracker.latest_message.get("text") or "")
-    if written == "en" and len(ENGLISH_WORD.findall(text)) >= 2:
-        return "en"
-    if written in ("zh", "mixed"):
-        return "zh"
-    page = (tracker.latest_message.get("metadata") or {}).get("language")
-    return page if page in LANGUAGES else None
+    """zh or en when the latest message (or, without words, its page) says which."""
+    message = tracker.latest_message or {}
+    return parse_language(message, message.get("metadata"))
 
 
 def speaks_english(tracker: Tracker) -> bool:
     """Whether the customer writes English (the Chinese sales lines then stay unused)."""
     return (message_language(tracker) or tracker.get_slot("language")) == "en"
-
-
-class ValidateSlotMappings(ValidationAction):
-    """Rasa's per-message slot hook: keeps `language` up to date."""
-
-    def name(self) -> str:
-        """Rasa calls the action by this name after extracting slots."""
-        return "action_validate_slot_mappings"
-
-    def domain_slots(self, domain: DomainDict) -> list[str]:
-        """The slots this hook keeps: `language` alone.
-
-        Rasa sends this action no domain (domain.yml, selective domain: it runs on every
-        message), so the slots are named here rather than read from the domain's slots.
-        """
-        return ["language"]
-
-    async def extract_language(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        """The latest message's language when it tells and differs from the slot."""
-        language = message_language(tracker)
-        if language is None or language == tracker.get_slot("language"):
-            return {}
-        return {"language": language}
