@@ -47,3 +47,27 @@ def test_save_and_load_keep_the_answers(tmp_path: Path) -> None:
 def test_one_label_is_refused() -> None:
     with pytest.raises(ValueError):
         CharNgramModel.fit(["a", "b"], ["x", "x"], C=1.0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "退款多久到",
+        "发票呢  发票   呢\t\n抬头",  # whitespace runs, as sklearn folds them
+        "单号[ORDERID_999] 退款 [金额x] <num>",
+        "HELLO 发票 Invoice",  # upper case
+        "",
+        "   ",
+        "👍👍",
+        "纯粹没见过的字",  # no known n-gram
+        "退" * 5000,
+    ],
+)
+def test_one_message_reads_as_the_batch_does(text: str) -> None:
+    # A message alone takes the direct path; a batch goes through sklearn's transform.
+    texts = [*TEXTS, "invoice please", "发票 抬头 公司", "hello 退款 多久"]
+    model = CharNgramModel.fit(texts, [*LABELS, "invoice", "invoice", "refund"], C=10.0)
+    alone = model.probabilities([text])[0]
+    batch = model.probabilities([text, "退货"])[0]
+    assert np.allclose(alone, batch, atol=1e-5), (alone, batch)
+    assert alone.sum() == pytest.approx(1.0)
