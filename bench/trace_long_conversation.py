@@ -1,9 +1,9 @@
 """Where a turn's time goes late in a long conversation: cProfile of the Rasa side.
 
 Starts the mall service and the action server on free ports with a temporary var folder,
-loads the trained model in this process with the project's endpoints.yml (SQL tracker store,
-the action server), plays one conversation of `--turns` turns and profiles its first and
-last `--window` turns:
+loads the trained model in this process with the launcher's endpoints file (the windowed SQL
+tracker store, the action server just started), plays one conversation of `--turns` turns
+and profiles its first and last `--window` turns:
     python bench/trace_long_conversation.py [--turns 200] [--window 10] [--top 25]
                                             [--sort cumulative|tottime]
 The action server and the mall run in their own processes: their share shows up here as
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from launcher.settings import StackSettings  # noqa: E402
-from launcher.stack import Stack  # noqa: E402
+from launcher.stack import ENDPOINTS, Stack  # noqa: E402
 from launcher.train import train  # noqa: E402
 from tests.integration.conftest import free_port  # noqa: E402
 
@@ -43,7 +43,8 @@ async def play(settings: StackSettings, args: argparse.Namespace) -> None:
 
     agent = await load_agent(
         model_path=str(settings.model_path),
-        endpoints=AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.yml")),
+        # The launcher's endpoints file: its action server URL is the one started above.
+        endpoints=AvailableEndpoints.read_endpoints(str(ROOT / ENDPOINTS)),
     )
     sender = f"trace-{uuid.uuid4().hex[:8]}"
     turns = (FLOW * (args.turns // len(FLOW) + 1))[: args.turns]
