@@ -59,6 +59,9 @@ from channels.event_broker import pooled_sqlite_engine
 # Set on the trackers `retrieve` builds from a window: (id of the last event before the
 # window, how many state events precede the window's events).
 WINDOW_ATTRIBUTE = "mall_window"
+# Set on the trackers this store reads and saves: how many of their events (from the first)
+# are stored, so a save knows the new ones without counting the conversation's rows.
+STORED_ATTRIBUTE = "mall_stored_events"
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,10 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         if not self.domain or not rows:
             return None
         events = _deserialise(row.data for row in rows)
-        return DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
+        tracker = DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
+        if not all_sessions:
+            setattr(tracker, STORED_ATTRIBUTE, len(events))
+        return tracker
 
     def _retrieve_window(self, sender_id: str, window: Window) -> DialogueStateTracker | None:
         """The tracker from `window`, or None when the stored history no longer fits it."""
@@ -160,12 +166,21 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         events = [*state, *_deserialise(row.data for row in rows[1:])]
         tracker = DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
         setattr(tracker, WINDOW_ATTRIBUTE, (window.anchor_id, len(state)))
+        setattr(tracker, STORED_ATTRIBUTE, len(events))
         return tracker
 
     # ---- writing ----
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator:
-        """The tracker's events that are not stored yet."""
+        """The tracker's events that are not stored yet.
+
+        A tracker this store read or saved says how many of its events are stored; any other
+        (one Rasa has just created, or built from a request) is counted against the table,
+        as `SQLTrackerStore` does on every save.
+        """
+        stored_events = getattr(tracker, STORED_ATTRIBUTE, None)
+        if stored_events is not None:
+            return itertools.islice(tracker.events, stored_events, len(tracker.events))
         window = getattr(tracker, WINDOW_ATTRIBUTE, None)
         if window is None:
             return super()._additional_events(session, tracker)
@@ -184,19 +199,25 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
     def _save(self, tracker: DialogueStateTracker) -> None:
         with self.session_scope() as session:
             events = list(self._additional_events(session, tracker))
+            rows = []
             for event in events:
                 data = event.as_dict()
-                session.add(
-                    self.SQLEvent(
-                        sender_id=tracker.sender_id,
-                        type_name=event.type_name,
-                        timestamp=data.get("timestamp"),
-                        intent_name=data.get("parse_data", {}).get("intent", {}).get("name"),
-                        action_name=data.get("name"),
-                        data=json.dumps(data),
-                    )
+                rows.append(
+                    {
+                        "sender_id": tracker.sender_id,
+                        "type_name": event.type_name,
+                        "timestamp": data.get("timestamp"),
+                        "intent_name": data.get("parse_data", {}).get("intent", {}).get("name"),
+                        "action_name": data.get("name"),
+                        "data": json.dumps(data),
+                    }
                 )
+            if rows:
+                # One multi-row insert, in order (the ids keep the events' order), without
+                # the ORM's unit of work: the rows are written, never read back as objects.
+                session.execute(self.SQLEvent.__table__.insert(), rows)
             session.commit()
+        setattr(tracker, STORED_ATTRIBUTE, len(tracker.events))
         self._publish(tracker.sender_id, events)
         self._move_window(tracker)
 

@@ -353,3 +353,28 @@ def test_conversations_saved_at_once_from_worker_threads_keep_every_event(
         )
     assert counts == expected
     assert all(count >= 41 for count in counts.values())  # at least 4 events a turn
+
+
+def test_saving_the_same_tracker_twice_or_a_tracker_built_elsewhere_stores_each_event_once(
+    tmp_path: Path,
+) -> None:
+    _, windowed = stores(tmp_path)
+    rng = random.Random(7)
+    run(play_turn(windowed, "c1", turn_events(rng, 1)))
+    tracker = run(windowed.retrieve("c1"))
+    for number in (2, 3):
+        for event in turn_events(rng, number):
+            tracker.update(event)
+        run(windowed.save(tracker))  # the same object, saved after each turn
+        run(windowed.save(tracker))  # and again with nothing new
+    stored = run(windowed.retrieve("c1"))
+    assert [e.as_dict() for e in stored.events] == [e.as_dict() for e in tracker.events]
+    # A tracker this store did not read (as Rasa's HTTP API builds one) is counted instead.
+    rebuilt = DialogueStateTracker.from_events("c1", list(tracker.events), DOMAIN.slots)
+    rebuilt.update(ActionExecuted("action_listen"))
+    run(windowed.save(rebuilt))
+    again = run(windowed.retrieve("c1"))
+    assert len(again.events) == len(tracker.events) + 1
+    with sa.create_engine(f"sqlite:///{tmp_path / 'windowed.db'}").connect() as connection:
+        rows = connection.execute(sa.text("SELECT count(*) FROM events")).scalar()
+    assert rows == len(tracker.events) + 1
