@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa.core.policies.policy import Policy, PolicyPrediction, SupportedData
+from rasa.core.policies.policy import PolicyPrediction
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -51,9 +51,10 @@ from rasa.shared.core.events import (
     SlotSet,
     UserUttered,
 )
-from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import InvalidConfigException
+
+from components.configured_policy import ConfiguredPolicy
 
 # Why a conversation went to a person (the mall and the desk show these codes).
 REASONS = (
@@ -121,7 +122,7 @@ def recent_messages(tracker: DialogueStateTracker) -> list[UserUttered]:
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT], is_trainable=True
 )
-class HandoffPolicy(Policy):
+class HandoffPolicy(ConfiguredPolicy):
     """Hand the conversation to a person when the customer is angry, stuck or asks for one."""
 
     @staticmethod
@@ -138,11 +139,6 @@ class HandoffPolicy(Policy):
             "request_human_intent": "request_human",
             "fallbacks_in_a_row": 2,
         }
-
-    @staticmethod
-    def supported_data() -> SupportedData:
-        """Nothing is learned from stories or rules."""
-        return SupportedData.ML_AND_RULE_DATA
 
     def __init__(
         self,
@@ -167,18 +163,6 @@ class HandoffPolicy(Policy):
                 raise InvalidConfigException(
                     f"HandoffPolicy: {key} must be a whole number >= 0 (0 switches it off)"
                 )
-
-    def train(
-        self, training_trackers: list[TrackerWithCachedStates], domain: Domain, **kwargs: Any
-    ) -> Resource:
-        """Nothing to learn: the triggers are configuration."""
-        self.persist()
-        return self._resource
-
-    def persist(self) -> None:
-        """Write an empty resource so that loading finds one."""
-        with self._model_storage.write_to(self._resource):
-            pass
 
     def predict_action_probabilities(
         self,

@@ -12,45 +12,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa.core.policies.policy import Policy, PolicyPrediction, SupportedData
+from rasa.core.policies.policy import PolicyPrediction
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import SlotSet, UserUttered
-from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from components.configured_policy import ConfiguredPolicy
 from components.language import SLOT, parse_language
 
 
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT], is_trainable=True
 )
-class LanguagePolicy(Policy):
+class LanguagePolicy(ConfiguredPolicy):
     """Sets the `language` slot from each customer message; never predicts an action."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         """The lowest priority: it never competes for the next action."""
         return {"priority": 0}
-
-    @staticmethod
-    def supported_data() -> SupportedData:
-        """Nothing is learned from stories or rules."""
-        return SupportedData.ML_AND_RULE_DATA
-
-    def train(
-        self, training_trackers: list[TrackerWithCachedStates], domain: Domain, **kwargs: Any
-    ) -> Resource:
-        """Nothing to learn."""
-        self.persist()
-        return self._resource
-
-    def persist(self) -> None:
-        """Write an empty resource so that loading finds one."""
-        with self._model_storage.write_to(self._resource):
-            pass
 
     def predict_action_probabilities(
         self,
