@@ -179,18 +179,9 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         as `SQLTrackerStore` does on every save.
         """
         stored_events = getattr(tracker, STORED_ATTRIBUTE, None)
-        if stored_events is not None:
-            return itertools.islice(tracker.events, stored_events, len(tracker.events))
-        window = getattr(tracker, WINDOW_ATTRIBUTE, None)
-        if window is None:
+        if stored_events is None:
             return super()._additional_events(session, tracker)
-        anchor_id, state_events = window
-        stored = (
-            session.query(self.SQLEvent.id)
-            .filter(self.SQLEvent.sender_id == tracker.sender_id, self.SQLEvent.id > anchor_id)
-            .count()
-        )
-        return itertools.islice(tracker.events, state_events + stored, len(tracker.events))
+        return itertools.islice(tracker.events, stored_events, len(tracker.events))
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the new events, stream them, then move the window on when it has grown."""
