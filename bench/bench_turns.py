@@ -156,17 +156,22 @@ def _rss_mb(pids: list[int]) -> float:
     return total / 1024
 
 
-def bench_mall_assistant(args: argparse.Namespace, workdir: Path) -> Result:
-    """Run the whole assistant (SQLite tracker store, mall service, action server)."""
-    settings = StackSettings.from_env().replace(
+def bench_settings(var_dir: Path) -> StackSettings:
+    """The whole assistant on free ports with its own var folder, the REST channel's token set."""
+    return StackSettings.from_env().replace(
         rasa_port=free_port(),
         actions_port=free_port(),
         mall_port=free_port(),
         desk_port=free_port(),
         analytics_port=free_port(),
-        var_dir=workdir / "mall-assistant",
+        var_dir=var_dir,
         extra_env={"REST_CHANNEL_TOKEN": REST_TOKEN},
     )
+
+
+def bench_mall_assistant(args: argparse.Namespace, workdir: Path) -> Result:
+    """Run the whole assistant (SQLite tracker store, mall service, action server)."""
+    settings = bench_settings(workdir / "mall-assistant")
     train(settings)
     stack = Stack(settings)
     stack.start(timeout=240)

@@ -22,17 +22,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_turns import (  # noqa: E402
-    REST_TOKEN,
     SALES_FLOW,
     _conversation,
     _levels,
     _load,
     _pct,
+    bench_settings,
 )
-from launcher.settings import StackSettings  # noqa: E402
 from launcher.stack import Stack  # noqa: E402
 from launcher.train import train  # noqa: E402
-from tests.integration.conftest import free_port  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -72,15 +70,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mall-profile-") as tmp:
-        settings = StackSettings.from_env().replace(
-            rasa_port=free_port(),
-            actions_port=free_port(),
-            mall_port=free_port(),
-            desk_port=free_port(),
-            analytics_port=free_port(),
-            var_dir=Path(tmp) / "var",
-            extra_env={"REST_CHANNEL_TOKEN": REST_TOKEN},
-        )
+        settings = bench_settings(Path(tmp) / "var")
         train(settings)
         stack = Stack(settings)
         stack.start(timeout=240)

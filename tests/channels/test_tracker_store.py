@@ -81,6 +81,15 @@ async def play_turn(
     return tracker
 
 
+def play_both(
+    stock: SQLTrackerStore, windowed: WindowedSQLTrackerStore, sender: str, events: list[Event]
+) -> None:
+    """The same turn through both stores (the windowed one gets copies of the events)."""
+    run(play_turn(stock, sender, events))
+    copies = [e for e in (Event.from_parameters(x.as_dict()) for x in events) if e]
+    run(play_turn(windowed, sender, copies))
+
+
 def assert_same_view(full: DialogueStateTracker, windowed: DialogueStateTracker) -> None:
     assert windowed.current_slot_values() == full.current_slot_values()
     assert windowed.is_paused() == full.is_paused()
@@ -100,14 +109,7 @@ def test_a_long_conversation_reads_the_same_and_stores_everything(
     rng = random.Random(seed)
     for number in range(40):
         events = turn_events(rng, number)
-        run(play_turn(stock, "c1", events))
-        run(
-            play_turn(
-                windowed,
-                "c1",
-                [e for e in (Event.from_parameters(x.as_dict()) for x in events) if e],
-            )
-        )
+        play_both(stock, windowed, "c1", events)
         full, window = run(stock.retrieve("c1")), run(windowed.retrieve("c1"))
         assert_same_view(full, window)
     # The window stays short: at most twice window_turns customer turns, plus the state.
@@ -301,14 +303,7 @@ def test_saving_streams_the_same_events_as_rasas_store_in_one_batch(tmp_path: Pa
     rng = random.Random(11)
     for number in range(12):
         events = turn_events(rng, number)
-        run(play_turn(stock, "c11", events))
-        run(
-            play_turn(
-                windowed,
-                "c11",
-                [e for e in (Event.from_parameters(x.as_dict()) for x in events) if e],
-            )
-        )
+        play_both(stock, windowed, "c11", events)
     with broker.engine.connect() as connection:
         rows = connection.exec_driver_sql("SELECT sender_id, data FROM events ORDER BY id").all()
     assert [row.sender_id for row in rows] == ["c11"] * len(recording.published)
