@@ -46,11 +46,7 @@ class ActionWelcome(MallAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         """Greet; a mall that cannot answer only makes the greeting plain."""
-        product, profile, suggested = await asyncio.gather(
-            self._page_product(tracker),
-            self.load_profile(tracker.sender_id),
-            suggestions(self, tracker.sender_id, None),
-        )
+        product, profile, suggested = await self._greeting_reads(tracker)
         text = sales_line_for(
             tracker, "welcome.j2", customer=customer_context(profile), product=product
         )
@@ -67,6 +63,28 @@ class ActionWelcome(MallAction):
             price_payload=intent_payload("ask_price", product=product["name"]),
         )
         return product_slots(product)
+
+    async def _greeting_reads(
+        self, tracker: Tracker
+    ) -> tuple[Product | None, Profile | None, list[dict[str, Any]]]:
+        """The page's product, the profile and suggestions: one mall request."""
+        page_product_id = message_metadata(tracker).get("product_id")
+        if not isinstance(page_product_id, str) or not page_product_id:
+            page_product_id = None
+        try:
+            welcome = await self.call(self.mall.welcome, tracker.sender_id, page_product_id)
+        except NotFound:
+            # A mall without the one-request greeting: the same reads one by one.
+            return await asyncio.gather(
+                self._page_product(tracker),
+                self.load_profile(tracker.sender_id),
+                suggestions(self, tracker.sender_id, None),
+            )
+        except MallError as exc:
+            logger.warning("plain greeting for sender %s: %s", tracker.sender_id, exc)
+            return None, None, []
+        recommended = [dict(item) for item in welcome["recommendations"]]
+        return welcome["product"], welcome["profile"], recommended
 
     async def _page_product(self, tracker: Tracker) -> Product | None:
         page_product_id = message_metadata(tracker).get("product_id")
@@ -381,7 +399,10 @@ class ActionIssueCoupon(MallAction):
             dispatcher.utter_message(response="utter_coupon_withdrawn")
             return closed_offer
 
-        profile = await self.load_profile(tracker.sender_id)
+        # The mall sends the customer after the coupon; an older mall is asked separately.
+        profile = (
+            coupon["profile"] if "profile" in coupon else await self.load_profile(tracker.sender_id)
+        )
         dispatcher.utter_message(
             response="utter_coupon_issued",
             text=sales_line_for(

@@ -347,6 +347,11 @@ class CouponOut(BaseModel):
     order_id: str | None
 
 
+class IssuedCouponOut(CouponOut):
+    # The customer after the coupon was issued (their segment may have moved).
+    profile: ProfileOut | None
+
+
 class CouponsOut(BaseModel):
     items: list[CouponOut]
 
@@ -526,6 +531,14 @@ class ConsultOut(BaseModel):
     recommendations: list[RecommendationOut]
     # The customer's segment after the consult was recorded (null: no product, nothing kept).
     segment: Segment | None
+
+
+class WelcomeOut(BaseModel):
+    # Null for a customer the mall does not know yet.
+    profile: ProfileOut | None
+    # The product of the page the customer chats from (null: none given, or unknown).
+    product: ProductOut | None
+    recommendations: list[RecommendationOut]
 
 
 class SegmentRunOut(BaseModel):

@@ -41,6 +41,7 @@ NAMES = {
     "TemplateOut": "CouponTemplate",
     "BestOfferOut": "BestCoupon",
     "CouponOut": "Coupon",
+    "IssuedCouponOut": "IssuedCoupon",
     "AvailabilityOut": "Availability",
     "HandoffAgentOut": "HandoffAgent",
     "HandoffOut": "Handoff",
@@ -49,6 +50,7 @@ NAMES = {
     "RecommendationOut": "Recommendation",
     "ConsultOut": "Consult",
     "OfferOut": "Offer",
+    "WelcomeOut": "Welcome",
 }
 ALIASES = ("EventType", "Segment")
 

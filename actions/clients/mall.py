@@ -26,16 +26,17 @@ from actions.clients.metrics import measured
 from actions.clients.models import (
     BestCoupon,
     Consult,
-    Coupon,
     EventType,
     Guide,
     HandoffOpened,
+    IssuedCoupon,
     Offer,
     Order,
     Product,
     ProductResolution,
     ProductSummary,
     Profile,
+    Welcome,
 )
 from actions.settings import Settings, get_settings
 from security.tokens import require_secret
@@ -204,6 +205,22 @@ class MallClient:
         body = self._get(f"/customers/{_segment(customer_id)}/recommendations", params=params)
         return [dict(item) for item in body.get("items", [])]
 
+    def welcome(
+        self, customer_id: str, page_product_id: str | None = None, limit: int = 3
+    ) -> Welcome:
+        """A greeting's reads in one call: the profile (None for a customer the mall does not
+        know), the page's product (None when unknown) and `limit` suggestions. `NotFound`
+        from a mall without this route."""
+        params: dict[str, Any] = {"recommendations": limit}
+        if page_product_id:
+            params["page_product_id"] = page_product_id
+        answer = cast(
+            Welcome, self._get(f"/customers/{_segment(customer_id)}/welcome", params=params)
+        )
+        if self.cache and answer.get("profile") is not None:
+            self.cache.put("profile", customer_id, answer["profile"])
+        return answer
+
     def consult(
         self,
         customer_id: str,
@@ -275,8 +292,13 @@ class MallClient:
         params = {key: value for key, value in sources.items() if value}
         return cast(Offer, self._get(f"/customers/{_segment(customer_id)}/offer", params=params))
 
-    def issue_coupon(self, customer_id: str, template_id: str, idempotency_key: str) -> Coupon:
-        """Issue a coupon; the same key always yields the same coupon, never a second one."""
+    def issue_coupon(
+        self, customer_id: str, template_id: str, idempotency_key: str
+    ) -> IssuedCoupon:
+        """Issue a coupon; the same key always yields the same coupon, never a second one.
+
+        The answer carries the customer's profile after the coupon (`profile`; a mall that
+        does not send it leaves the key out)."""
         body = self._send(
             "POST",
             f"/customers/{_segment(customer_id)}/coupons",
@@ -285,8 +307,12 @@ class MallClient:
             retry_dropped_connection=True,
         )
         if self.cache:
-            self.cache.drop("profile", customer_id)  # the segment may have moved
-        return cast(Coupon, body)
+            # The segment may have moved: keep the profile the mall sent, or forget it.
+            if body.get("profile") is not None:
+                self.cache.put("profile", customer_id, body["profile"])
+            else:
+                self.cache.drop("profile", customer_id)
+        return cast(IssuedCoupon, body)
 
     # ---- human handoff ----
 

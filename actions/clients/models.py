@@ -233,6 +233,12 @@ class Coupon(TypedDict):
     order_id: str | None
 
 
+class IssuedCoupon(Coupon):
+    """The body of the mall's `IssuedCouponOut`."""
+
+    profile: Profile | None
+
+
 class Availability(TypedDict):
     """The body of the mall's `AvailabilityOut`."""
 
@@ -316,3 +322,11 @@ class Offer(TypedDict):
     suggestions: list[ProductSummary]
     best: BestCoupon | None
     profile: Profile | None
+
+
+class Welcome(TypedDict):
+    """The body of the mall's `WelcomeOut`."""
+
+    profile: Profile | None
+    product: Product | None
+    recommendations: list[Recommendation]

@@ -87,13 +87,20 @@ def offer(
 @router.post(
     "/customers/{customer_id}/coupons",
     status_code=201,
-    response_model=schemas.CouponOut,
-    responses={**CONFLICT, 200: {"model": schemas.CouponOut, "description": "key seen before"}},
+    response_model=schemas.IssuedCouponOut,
+    responses={
+        **CONFLICT,
+        200: {"model": schemas.IssuedCouponOut, "description": "key seen before"},
+    },
 )
 def issue_coupon(
     database: DatabaseDep, customer_id: CustomerId, body: schemas.IssueIn, response: Response
 ) -> dict[str, Any]:
-    """Issue a coupon: 201 when new, 200 with the same coupon for a key seen before."""
+    """Issue a coupon: 201 when new, 200 with the same coupon for a key seen before.
+
+    The answer carries the customer's card profile after the coupon, for the confirmation
+    line, so the coupon turn needs no second request.
+    """
     with database.write_session() as session:
         issued = coupons.issue_coupon(
             session=session,
@@ -101,12 +108,15 @@ def issue_coupon(
             template_id=body.template_id,
             idempotency_key=body.idempotency_key,
         )
+    answer = views.coupon(issued.coupon, utcnow())
     if issued.created:
         COUPONS_ISSUED.inc()
         changes.announce("profile", customer_id)
     else:
         response.status_code = 200
-    return views.coupon(issued.coupon, utcnow())
+    with database.read_session() as session:
+        answer["profile"] = consults.profile_view(session=session, customer_id=customer_id)
+    return answer
 
 
 @router.get("/customers/{customer_id}/coupons", response_model=schemas.CouponsOut)

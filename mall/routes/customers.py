@@ -66,6 +66,27 @@ def get_recommendations(
     return {"items": items}
 
 
+@router.get("/welcome", response_model=schemas.WelcomeOut)
+def welcome(
+    database: DatabaseDep,
+    customer_id: CustomerId,
+    page_product_id: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+    recommendations: Annotated[int, Query(ge=0, le=10)] = 3,
+) -> dict[str, Any]:
+    """A greeting in one request: the card profile, the page's product, suggestions.
+
+    Nothing is recorded. An unknown customer has no profile yet and an unknown page product
+    is null: the greeting is then plain, never an error.
+    """
+    with database.read_session() as session:
+        return consults.read_welcome(
+            session=session,
+            customer_id=customer_id,
+            page_product_id=page_product_id,
+            limit=recommendations,
+        )
+
+
 @router.post(
     "/consults", response_model=schemas.ConsultOut, responses={422: {"model": schemas.ErrorOut}}
 )

@@ -1,8 +1,10 @@
-"""A price question in one request: the product in play, the customer, suggestions, the consult.
+"""A turn's reads in one request: the greeting's and the price question's.
 
 The assistant's price turn needs the product the customer means, their card profile, the
 products to suggest beside it, and the consult recorded. Answered one by one that is four
 round trips per turn; here it is one, reading from the same product index and database.
+The greeting likewise needs the profile, the product of the page the customer chats from
+and suggestions: `read_welcome`.
 """
 
 from __future__ import annotations
@@ -111,4 +113,21 @@ def read_consult(
         "profile": profile_view(session=session, customer_id=customer_id),
         "recommendations": suggested,
         "segment": None,
+    }
+
+
+def read_welcome(
+    *, session: Session, customer_id: str, page_product_id: str | None, limit: int
+) -> dict[str, Any]:
+    """The greeting's reads: the profile, the page's product (None if unknown), suggestions."""
+    product = _product_or_none(session, page_product_id) if page_product_id else None
+    suggested = (
+        recommendations.recommend(session=session, customer_id=customer_id, limit=limit)
+        if limit
+        else []
+    )
+    return {
+        "profile": profile_view(session=session, customer_id=customer_id),
+        "product": views.product_detail(product) if product is not None else None,
+        "recommendations": suggested,
     }

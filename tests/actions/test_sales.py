@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -72,6 +73,33 @@ def test_welcome_still_greets_when_the_mall_is_down(mall: LiveMall) -> None:
     messages, events = run_action(ActionWelcome(mall), tracker)
     assert "欢迎光临" in texts(messages)
     assert events == []
+
+
+def test_welcome_is_one_mall_call(mall: LiveMall) -> None:
+    mall.add_profile(segment="churn_risk")
+    mall.calls.clear()
+    messages, _ = run_action(ActionWelcome(mall), make_tracker(intent="greet", text="在吗"))
+    assert mall.calls == ["GET /customers/cust-1/welcome"]
+    assert texts(messages).startswith("小王") and "好久不见" in texts(messages)
+
+
+@pytest.mark.parametrize("metadata", [{}, {"product_id": "P1003"}], ids=["no-page", "page"])
+def test_welcome_from_the_separate_routes_when_the_mall_has_no_welcome_route(
+    mall: LiveMall, monkeypatch: pytest.MonkeyPatch, metadata: dict[str, str]
+) -> None:
+    from actions.clients.errors import NotFound
+
+    def no_route(*_args: object, **_kwargs: object) -> None:
+        raise NotFound("GET /customers/cust-1/welcome -> 404 not_found", code="not_found")
+
+    mall.add_profile(segment="price_sensitive")
+    tracker = make_tracker(intent="greet", text="你好", metadata=metadata)
+    in_one, in_one_events = run_action(ActionWelcome(mall), tracker)
+    monkeypatch.setattr(mall, "welcome", no_route)
+    mall.calls.clear()
+    separate, separate_events = run_action(ActionWelcome(mall), tracker)
+    assert "GET /customers/cust-1/profile" in mall.calls
+    assert separate == in_one and separate_events == in_one_events
 
 
 # ---------------------------------------------------------------- quote price
@@ -394,6 +422,36 @@ def test_issue_coupon_confirms_code_amount_and_date(mall: LiveMall) -> None:
     assert "满199减30元" in text
     assert "有效期至2031年1月31日" in text
     assert slots_of(events) == {"issued_coupon": code, "sales_stage": None, "offered_coupon": None}
+
+
+def test_issue_coupon_is_one_mall_call_and_speaks_to_the_customer(mall: LiveMall) -> None:
+    mall.withdraw_seeded_coupons()
+    mall.add_template()
+    mall.add_profile()
+    mall.calls.clear()
+    messages, _ = run_action(ActionIssueCoupon(mall), offered())
+    assert mall.calls == ["POST /customers/cust-1/coupons"]
+    assert "小王购物愉快" in texts(messages)
+
+
+def test_issue_coupon_asks_for_the_profile_when_the_mall_does_not_send_it(
+    mall: LiveMall, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mall.withdraw_seeded_coupons()
+    mall.add_template()
+    mall.add_profile()
+    issue = mall.issue_coupon
+
+    def without_profile(*args: Any, **kwargs: Any) -> Any:
+        coupon = dict(issue(*args, **kwargs))
+        coupon.pop("profile")
+        return coupon
+
+    monkeypatch.setattr(mall, "issue_coupon", without_profile)
+    mall.calls.clear()
+    messages, _ = run_action(ActionIssueCoupon(mall), offered())
+    assert mall.calls == ["POST /customers/cust-1/coupons", "GET /customers/cust-1/profile"]
+    assert "小王购物愉快" in texts(messages)
 
 
 def test_issue_coupon_finds_the_best_when_nothing_was_offered(mall: LiveMall) -> None:

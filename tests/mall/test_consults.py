@@ -125,3 +125,63 @@ def test_the_offer_without_a_product_is_store_wide_and_unknown_words_ask_which(
     assert unknown["suggestions"]
     assert client.get("/customers/web-nobody-yet/profile").status_code == 404
     assert client.get("/customers/web-x/offer", params={"words": "x" * 101}).status_code == 422
+
+
+# ---------------------------------------------------------------- the greeting in one request
+
+
+def test_the_greeting_reads_as_the_separate_routes_answer(client: TestClient) -> None:
+    profile = client.get("/customers/wx-o7Xh2-vip/profile").json()
+    suggested = client.get("/customers/wx-o7Xh2-vip/recommendations").json()["items"]
+
+    answer = client.get("/customers/wx-o7Xh2-vip/welcome", params={"page_product_id": "P1003"})
+
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body == {
+        "profile": profile,
+        "product": client.get("/products/P1003").json(),
+        "recommendations": suggested,
+    }
+    # A read only: nothing recorded.
+    assert client.get("/customers/wx-o7Xh2-vip/profile").json() == profile
+
+
+def test_the_greeting_of_a_stranger_on_an_unknown_page_is_plain_not_an_error(
+    client: TestClient,
+) -> None:
+    answer = client.get(
+        "/customers/web-first-visit/welcome",
+        params={"page_product_id": "P9999", "recommendations": 2},
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["profile"] is None and body["product"] is None
+    assert len(body["recommendations"]) == 2  # the best sellers fill in
+    assert client.get("/customers/web-first-visit/profile").status_code == 404
+    none = client.get("/customers/web-first-visit/welcome", params={"recommendations": 0})
+    assert none.json()["recommendations"] == []
+
+
+def test_the_greeting_refuses_bad_input_clearly(client: TestClient) -> None:
+    for params in ({"recommendations": 11}, {"recommendations": -1}, {"page_product_id": "P" * 33}):
+        answer = client.get("/customers/wx-o7Xh2-vip/welcome", params=params)
+        assert answer.status_code == 422, params
+        assert "Traceback" not in answer.text
+
+
+def test_an_issued_coupon_comes_with_the_profile_after_it(client: TestClient) -> None:
+    body = {"template_id": "T-VIP-50", "idempotency_key": "welcome-test-1"}
+    issued = client.post("/customers/wx-o7Xh2-vip/coupons", json=body)
+    assert issued.status_code == 201, issued.text
+    profile = client.get("/customers/wx-o7Xh2-vip/profile").json()
+    assert issued.json()["profile"] == profile
+    assert issued.json()["code"] in {c["code"] for c in profile_coupons(client)}
+    again = client.post("/customers/wx-o7Xh2-vip/coupons", json=body)
+    assert again.status_code == 200
+    assert again.json()["code"] == issued.json()["code"]
+    assert again.json()["profile"] == profile
+
+
+def profile_coupons(client: TestClient) -> list[dict[str, Any]]:
+    return list(client.get("/customers/wx-o7Xh2-vip/coupons").json()["items"])

@@ -129,9 +129,11 @@ def test_with_the_token_bad_bodies_are_refused_cleanly(target: Target, unchanged
 def test_the_one_request_turn_routes_need_the_token_and_refuse_bad_input(
     target: Target, unchanged: Any
 ) -> None:
-    """The price and discount turns' routes (profile inside): nothing without the token."""
+    """The greeting's, price and discount turns' routes (profile inside): nothing without
+    the token."""
     consults = f"{target.mall}/customers/wx-o7Xh2-vip/consults"
     offer = f"{target.mall}/customers/wx-o7Xh2-vip/offer"
+    welcome = f"{target.mall}/customers/wx-o7Xh2-vip/welcome"
     token = target.secret("MALL_API_TOKEN")
     auth = {"Authorization": f"Bearer {token}"}
     with unchanged():
@@ -144,6 +146,8 @@ def test_the_one_request_turn_routes_need_the_token_and_refuse_bad_input(
                 offer, params={"product_id": "P1001"}, headers=headers, timeout=10
             )
             assert refused.status_code == 401 and "王女士" not in refused.text
+            refused = requests.get(welcome, headers=headers, timeout=10)
+            assert refused.status_code == 401 and "王女士" not in refused.text
         in_query = requests.get(offer, params={"product_id": "P1001", "token": token}, timeout=10)
         assert in_query.status_code == 401
         for body in ({"words": "x" * 101}, {"recommendations": 99}, {"text": ["a"]}):
@@ -151,6 +155,9 @@ def test_the_one_request_turn_routes_need_the_token_and_refuse_bad_input(
             assert bad.status_code == 422 and "Traceback" not in bad.text, body
         bad = requests.get(offer, params={"text": "x" * 1001}, headers=auth, timeout=10)
         assert bad.status_code == 422 and "Traceback" not in bad.text
+        for params in ({"recommendations": 99}, {"page_product_id": "x" * 33}):
+            bad = requests.get(welcome, params=params, headers=auth, timeout=10)
+            assert bad.status_code == 422 and "Traceback" not in bad.text, params
         other = requests.post(
             f"{target.mall}/customers/..%2Fhandoffs/consults", json={}, headers=auth, timeout=10
         )
