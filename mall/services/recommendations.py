@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import bindparam, distinct, func, select
 from sqlalchemy.orm import Session, aliased
 
 from mall.models import BehaviourEvent, Category, Customer, Order, OrderItem, Product, Sku, utcnow
@@ -128,14 +128,7 @@ def _catalogue(session: Session) -> _Catalogue:
 def _in_stock(session: Session, ids: list[str]) -> set[str]:
     if not ids:
         return set()
-    return set(
-        session.scalars(
-            select(Sku.product_id)
-            .where(Sku.product_id.in_(ids))
-            .group_by(Sku.product_id)
-            .having(func.sum(Sku.stock) > 0)
-        )
-    )
+    return set(session.scalars(_STATEMENTS.in_stock, {"ids": ids}))
 
 
 def _stocked(session: Session) -> set[str]:
@@ -172,6 +165,83 @@ def _first_in_stock(
     return [pid for ids in chosen.values() for pid in ids]
 
 
+class _Statements:
+    """The recommendation's queries, built once with bound parameters.
+
+    Building a SQLAlchemy statement (joins, aliases, aggregates) costs more than running it
+    on an indexed table; built once, each call only binds its values, and the compiled form
+    comes from SQLAlchemy's cache.
+    """
+
+    def __init__(self) -> None:
+        since = bindparam("since")
+        customer_id = bindparam("customer_id")
+        product_id = bindparam("product_id")
+        other = aliased(OrderItem)
+        # Products bought in the same orders as the product in play (orders counted).
+        self.co_bought = (
+            select(other.product_id, func.count(distinct(other.order_id)))
+            .join(OrderItem, OrderItem.order_id == other.order_id)
+            .join(Order, Order.id == other.order_id)
+            .where(
+                OrderItem.product_id == product_id,
+                other.product_id != product_id,
+                Order.created_at >= since,
+            )
+            .group_by(other.product_id)
+        )
+        # Products the same customers showed interest in (customers counted).
+        mine = aliased(BehaviourEvent)
+        theirs = aliased(BehaviourEvent)
+        self.co_viewed = (
+            select(theirs.product_id, func.count(distinct(theirs.customer_id)))
+            .join(mine, mine.customer_id == theirs.customer_id)
+            .where(
+                mine.product_id == product_id,
+                mine.type.in_(INTEREST),
+                mine.occurred_at >= since,
+                theirs.type.in_(INTEREST),
+                theirs.product_id.is_not(None),
+                theirs.product_id != product_id,
+                theirs.occurred_at >= since,
+            )
+            .group_by(theirs.product_id)
+        )
+        # The customer's interest per category.
+        self.affinity = (
+            select(Product.category_id, func.count())
+            .join(BehaviourEvent, BehaviourEvent.product_id == Product.id)
+            .where(
+                BehaviourEvent.customer_id == customer_id,
+                BehaviourEvent.type.in_(INTEREST),
+                BehaviourEvent.occurred_at >= since,
+            )
+            .group_by(Product.category_id)
+        )
+        self.bought = (
+            select(OrderItem.product_id)
+            .join(Order, Order.id == OrderItem.order_id)
+            .where(Order.customer_id == customer_id)
+        )
+        # Best sellers of the window.
+        self.popular = (
+            select(OrderItem.product_id, func.count())
+            .join(Order, Order.id == OrderItem.order_id)
+            .where(Order.created_at >= since)
+            .group_by(OrderItem.product_id)
+        )
+        self.segment = select(Customer.segment).where(Customer.id == customer_id)
+        self.in_stock = (
+            select(Sku.product_id)
+            .where(Sku.product_id.in_(bindparam("ids", expanding=True)))
+            .group_by(Sku.product_id)
+            .having(func.sum(Sku.stock) > 0)
+        )
+
+
+_STATEMENTS = _Statements()
+
+
 def recommend(
     *,
     session: Session,
@@ -185,65 +255,17 @@ def recommend(
     co_bought: Counter[str] = Counter()
     co_viewed: Counter[str] = Counter()
     if product_id:
-        other = aliased(OrderItem)
-        for item, count in session.execute(
-            select(other.product_id, func.count(distinct(other.order_id)))
-            .join(OrderItem, OrderItem.order_id == other.order_id)
-            .join(Order, Order.id == other.order_id)
-            .where(
-                OrderItem.product_id == product_id,
-                other.product_id != product_id,
-                Order.created_at >= since,
-            )
-            .group_by(other.product_id)
-        ):
+        in_play = {"product_id": product_id, "since": since}
+        for item, count in session.execute(_STATEMENTS.co_bought, in_play):
             co_bought[item] = int(count)
-        mine = aliased(BehaviourEvent)
-        theirs = aliased(BehaviourEvent)
-        for item, count in session.execute(
-            select(theirs.product_id, func.count(distinct(theirs.customer_id)))
-            .join(mine, mine.customer_id == theirs.customer_id)
-            .where(
-                mine.product_id == product_id,
-                mine.type.in_(INTEREST),
-                mine.occurred_at >= since,
-                theirs.type.in_(INTEREST),
-                theirs.product_id.is_not(None),
-                theirs.product_id != product_id,
-                theirs.occurred_at >= since,
-            )
-            .group_by(theirs.product_id)
-        ):
+        for item, count in session.execute(_STATEMENTS.co_viewed, in_play):
             co_viewed[item] = int(count)
-    affinity = dict(
-        session.execute(
-            select(Product.category_id, func.count())
-            .join(BehaviourEvent, BehaviourEvent.product_id == Product.id)
-            .where(
-                BehaviourEvent.customer_id == customer_id,
-                BehaviourEvent.type.in_(INTEREST),
-                BehaviourEvent.occurred_at >= since,
-            )
-            .group_by(Product.category_id)
-        ).all()
-    )
+    customer = {"customer_id": customer_id, "since": since}
+    affinity = dict(session.execute(_STATEMENTS.affinity, customer).all())
     total_affinity = sum(affinity.values()) or 1
-    bought = set(
-        session.scalars(
-            select(OrderItem.product_id)
-            .join(Order, Order.id == OrderItem.order_id)
-            .where(Order.customer_id == customer_id)
-        )
-    )
-    popular = dict(
-        session.execute(
-            select(OrderItem.product_id, func.count())
-            .join(Order, Order.id == OrderItem.order_id)
-            .where(Order.created_at >= since)
-            .group_by(OrderItem.product_id)
-        ).all()
-    )
-    segment = session.scalar(select(Customer.segment).where(Customer.id == customer_id))
+    bought = set(session.scalars(_STATEMENTS.bought, customer))
+    popular = dict(session.execute(_STATEMENTS.popular, {"since": since}).all())
+    segment = session.scalar(_STATEMENTS.segment, customer)
     known = _catalogue(session)
     most_popular = max(popular.values(), default=1)
 
