@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -30,20 +30,26 @@ def channel_of(customer_id: str) -> str:
     return "wechat" if customer_id.startswith(WECHAT_PREFIX) else "web"
 
 
+# Built once with bound parameters: every profile read runs them.
+_CUSTOMER_WITH_CARD = (
+    select(Customer)
+    .where(Customer.id == bindparam("customer_id"))
+    .options(joinedload(Customer.card))
+)
+_EVENT_COUNTS = (
+    select(BehaviourEvent.type, func.count())
+    .where(BehaviourEvent.customer_id == bindparam("customer_id"))
+    .group_by(BehaviourEvent.type)
+)
+
+
 def get_profile(*, session: Session, customer_id: str) -> Profile:
     """The customer's profile; NotFound for an unknown customer."""
-    customer = session.scalars(
-        select(Customer).where(Customer.id == customer_id).options(joinedload(Customer.card))
-    ).one_or_none()
+    bound = {"customer_id": customer_id}
+    customer = session.scalars(_CUSTOMER_WITH_CARD, bound).one_or_none()
     if customer is None:
         raise NotFound(f"没有找到顾客 {customer_id}")
-    counts = dict(
-        session.execute(
-            select(BehaviourEvent.type, func.count())
-            .where(BehaviourEvent.customer_id == customer_id)
-            .group_by(BehaviourEvent.type)
-        ).all()
-    )
+    counts = dict(session.execute(_EVENT_COUNTS, bound).all())
     return Profile(
         customer=customer, stats={kind: int(counts.get(kind, 0)) for kind in EVENT_TYPES}
     )
