@@ -69,13 +69,14 @@ class BatchedSQLEventBroker(SQLEventBroker):
     def publish_many(self, events: Iterable[dict[str, Any]]) -> None:
         """Store the events, in order, in one commit."""
         rows = [
-            self.SQLBrokerEvent(sender_id=event.get("sender_id"), data=json.dumps(event))
-            for event in events
+            {"sender_id": event.get("sender_id"), "data": json.dumps(event)} for event in events
         ]
         if not rows:
             return
         with self.session_scope() as session:
-            session.add_all(rows)
+            # One multi-row insert, without the ORM's unit of work (the rows are never read
+            # back as objects here).
+            session.execute(self.SQLBrokerEvent.__table__.insert(), rows)
             session.commit()
 
     def publish(self, event: dict[str, Any]) -> None:

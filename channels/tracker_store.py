@@ -189,20 +189,18 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
 
     def _save(self, tracker: DialogueStateTracker) -> None:
         with self.session_scope() as session:
-            events = list(self._additional_events(session, tracker))
-            rows = []
-            for event in events:
-                data = event.as_dict()
-                rows.append(
-                    {
-                        "sender_id": tracker.sender_id,
-                        "type_name": event.type_name,
-                        "timestamp": data.get("timestamp"),
-                        "intent_name": data.get("parse_data", {}).get("intent", {}).get("name"),
-                        "action_name": data.get("name"),
-                        "data": json.dumps(data),
-                    }
-                )
+            events = [event.as_dict() for event in self._additional_events(session, tracker)]
+            rows = [
+                {
+                    "sender_id": tracker.sender_id,
+                    "type_name": data.get("event"),
+                    "timestamp": data.get("timestamp"),
+                    "intent_name": data.get("parse_data", {}).get("intent", {}).get("name"),
+                    "action_name": data.get("name"),
+                    "data": json.dumps(data),
+                }
+                for data in events
+            ]
             if rows:
                 # One multi-row insert, in order (the ids keep the events' order), without
                 # the ORM's unit of work: the rows are written, never read back as objects.
@@ -212,11 +210,11 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         self._publish(tracker.sender_id, events)
         self._move_window(tracker)
 
-    def _publish(self, sender_id: str, events: list[Event]) -> None:
-        """The stored events to the event broker, as Rasa's `stream_events` sends them."""
+    def _publish(self, sender_id: str, events: list[dict[str, Any]]) -> None:
+        """The stored events (as dicts) to the event broker, as Rasa's `stream_events`."""
         if self.event_broker is None or not events:
             return
-        bodies = [{"sender_id": sender_id, **event.as_dict()} for event in events]
+        bodies = [{"sender_id": sender_id, **data} for data in events]
         publish_many = getattr(self.event_broker, "publish_many", None)
         if publish_many is not None:
             publish_many(bodies)
