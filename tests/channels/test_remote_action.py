@@ -58,3 +58,60 @@ def test_the_schema_is_checked_once_not_per_answer(monkeypatch: pytest.MonkeyPat
     # Rasa's own path checks the schema for every answer.
     rasa_action.RemoteAction.__mro__[1]._validate_action_result(action, ANSWER)
     assert len(checked) == 1
+
+
+def _answers() -> list[Any]:
+    """Valid and invalid answers, every event kind of the schema among them."""
+    schema = rasa_action.RemoteAction.action_response_format_spec()
+    names = [
+        k["properties"]["event"]["const"] for k in schema["properties"]["events"]["items"]["oneOf"]
+    ]
+    answers: list[Any] = [ANSWER, {"events": [], "responses": []}, {}, {"events": None}]
+    answers += [{"events": [{"event": name}]} for name in names]
+    answers += [{"events": [{"event": name, "timestamp": "yesterday"}]} for name in names]
+    answers += [
+        {"events": [{"event": "slot", "name": "x", "value": {"deep": [1, 2]}}]},
+        {"events": [{"event": "slot", "name": 5}]},
+        {"events": [{"event": "no_such_event"}]},
+        {"events": [{"name": "no event key"}]},
+        {"events": ["not an object"]},
+        {"events": "not a list"},
+        {"responses": "not a list"},
+        {"responses": [{"text": "好的", "buttons": [{"title": "要", "payload": "/affirm"}]}]},
+        {
+            "events": [
+                {"event": "user", "text": "你好", "parse_data": {"intent": {"name": "greet"}}}
+            ]
+        },
+        {"events": [{"event": "user", "parse_data": {"intent_ranking": "wrong"}}]},
+        {"events": [{"event": "followup", "name": "action_handoff"}, {"event": "restart"}]},
+        {"events": [{"event": "action", "name": "action_listen", "policy": None}]},
+        {"events": [{"event": "active_loop", "name": None}, {"event": "pause"}]},
+    ]
+    return answers
+
+
+def test_the_quick_check_accepts_exactly_what_the_whole_schema_accepts() -> None:
+    from channels.remote_action import fast_answer_check
+
+    schema = rasa_action.RemoteAction.action_response_format_spec()
+    whole = jsonschema.validators.validator_for(schema)(schema)
+    answers = _answers()
+    verdicts = [(fast_answer_check().accepts(a), whole.is_valid(a)) for a in answers]
+    assert [quick for quick, _ in verdicts] == [full for _, full in verdicts]
+    # Both kinds of answer are among them, for every event kind.
+    assert any(full for _, full in verdicts) and not all(full for _, full in verdicts)
+
+
+def test_event_kinds_that_share_a_name_are_refused() -> None:
+    from channels.remote_action import FastAnswerCheck
+
+    schema = rasa_action.RemoteAction.action_response_format_spec()
+    doubled = {**schema, "properties": {**schema["properties"]}}
+    kinds = schema["properties"]["events"]["items"]["oneOf"]
+    doubled["properties"]["events"] = {
+        **schema["properties"]["events"],
+        "items": {**schema["properties"]["events"]["items"], "oneOf": [*kinds, kinds[0]]},
+    }
+    with pytest.raises(ValueError, match="distinct names"):
+        FastAnswerCheck(doubled)
