@@ -30,6 +30,7 @@ import importlib.util
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -354,6 +355,7 @@ class SentimentModel:
         self.intercepts = intercepts.astype(np.float64)
         self._rungs = np.array([float(w) for w in config["rung_weights"]])
         self._vectorizer = _vectorizer(config)
+        self._analyzer = self._vectorizer.build_analyzer()
         self._vader = SentimentIntensityAnalyzer()
         self._alarm_terms = [re.compile(str(term), re.IGNORECASE) for term in config["alarm_terms"]]
         self._person_terms = [
@@ -480,6 +482,26 @@ class SentimentModel:
             return "positive"
         return "neutral"
 
+    def _hashed(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The columns and values of one text's row, as `HashingVectorizer.transform` gives them.
+
+        sklearn's transform of one short text spends most of its time building and checking
+        sparse matrices (about 0.5 ms, every message): the same n-grams (the vectorizer's own
+        analyzer), hashed as sklearn hashes them (the absolute signed MurmurHash3 modulo the
+        columns), counted and L2-normalised, in the row's column order.
+        """
+        from sklearn.utils import murmurhash3_32
+
+        counts: Counter[int] = Counter()
+        n_features = self._vectorizer.n_features
+        for gram in self._analyzer(text):
+            counts[abs(murmurhash3_32(gram)) % n_features] += 1
+        columns = np.array(sorted(counts), dtype=np.int64)
+        values = np.array([counts[column] for column in columns], dtype=np.float64)
+        if len(values):
+            values /= np.sqrt(np.dot(values, values))
+        return columns, values
+
     def _alarms(self, text: str) -> list[str]:
         found = [match.group(0) for term in self._alarm_terms if (match := term.search(text))]
         found.extend(match.group(0) for match in _REPEATED_PUNCTUATION.finditer(text))
@@ -493,8 +515,8 @@ class SentimentModel:
         intents: dict[str, float],
         repeats: int = 0,
     ) -> float:
-        row = self._vectorizer.transform([text])
-        logits = row.data @ self.weights[row.indices] + self.intercepts
+        columns, values = self._hashed(text)
+        logits = values @ self.weights[columns] + self.intercepts
         terms, shouting = self._alarm_counts(alarms)
         alarm = float(self.config["alarm_weight"]) * terms
         punctuation = float(self.config["punctuation_weight"]) * shouting

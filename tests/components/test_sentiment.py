@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -244,3 +245,24 @@ def test_ranks_shared_reviews_by_negativity(trained: SentimentAnalyzer) -> None:
     unseen = not_in_training_corpus(reviews)
     assert len(unseen) > len(reviews) // 2
     assert evaluate(model, "shared reviews", unseen).auc >= 0.92
+
+
+def test_one_message_is_hashed_as_sklearn_hashes_it(trained: SentimentAnalyzer) -> None:
+    model = trained._model
+    assert model is not None
+    texts = read_lines(NEUTRAL_MESSAGES) + read_lines(ANGRY_MESSAGES)
+    texts += [
+        "",
+        " ",
+        "a",
+        "OK",
+        "好",
+        "退款  \t 到哪了\n\n？？",
+        "WTF!!! 😡😡",
+        "Ｔｅｓｔ全角ＡＢＣ",
+    ]
+    for text in texts:
+        row = model._vectorizer.transform([text])
+        columns, values = model._hashed(text)
+        assert columns.tolist() == row.indices.tolist(), text
+        assert np.allclose(values, row.data, rtol=0, atol=1e-12), text
