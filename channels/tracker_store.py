@@ -183,6 +183,22 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
             return super()._additional_events(session, tracker)
         return itertools.islice(tracker.events, stored_events, len(tracker.events))
 
+    async def create_tracker(
+        self, sender_id: str, append_action_listen: bool = True
+    ) -> DialogueStateTracker:
+        """A new conversation's tracker, as Rasa's `create_tracker` makes and saves it.
+
+        Rasa creates one only when `retrieve` found nothing stored for `sender_id`, so all
+        of its events are new: the tracker says so, and its first save does not count the
+        conversation's rows.
+        """
+        tracker = self.init_tracker(sender_id)
+        setattr(tracker, STORED_ATTRIBUTE, 0)
+        if append_action_listen:
+            tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+        await self.save(tracker)
+        return tracker
+
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the new events, stream them, then move the window on when it has grown."""
         await asyncio.to_thread(self._save, tracker)

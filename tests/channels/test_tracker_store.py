@@ -373,3 +373,31 @@ def test_saving_the_same_tracker_twice_or_a_tracker_built_elsewhere_stores_each_
     with sa.create_engine(f"sqlite:///{tmp_path / 'windowed.db'}").connect() as connection:
         rows = connection.execute(sa.text("SELECT count(*) FROM events")).scalar()
     assert rows == len(tracker.events) + 1
+
+
+def test_a_new_conversation_is_stored_as_rasas_store_stores_it_without_counting_rows(
+    tmp_path: Path,
+) -> None:
+    stock, windowed = stores(tmp_path)
+    statements: list[str] = []
+    sa.event.listen(
+        windowed.engine,
+        "before_cursor_execute",
+        lambda _conn, _cursor, statement, *_args: statements.append(statement.lower()),
+    )
+    trackers = [run(store.get_or_create_tracker("new-1")) for store in (stock, windowed)]
+    assert not any("count(" in statement for statement in statements)
+    assert any(statement.startswith("insert") for statement in statements)
+    for store, tracker in zip((stock, windowed), trackers, strict=True):
+        for event in turn_events(random.Random(3), 1):
+            tracker.update(event)
+        run(store.save(tracker))
+    assert not any("count(" in statement for statement in statements)
+    def untimed(tracker: DialogueStateTracker) -> list[dict[str, Any]]:
+        return [{**e.as_dict(), "timestamp": None} for e in tracker.events]
+
+    stock_events = untimed(run(stock.retrieve("new-1")))
+    assert untimed(run(windowed.retrieve("new-1"))) == stock_events
+    assert len(stock_events) == 1 + len(turn_events(random.Random(3), 1))
+    # The same conversation asked for again is read, not created.
+    assert len(run(windowed.get_or_create_tracker("new-1")).events) == len(stock_events)
