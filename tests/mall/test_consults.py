@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 
@@ -185,3 +186,21 @@ def test_an_issued_coupon_comes_with_the_profile_after_it(client: TestClient) ->
 
 def profile_coupons(client: TestClient) -> list[dict[str, Any]]:
     return list(client.get("/customers/wx-o7Xh2-vip/coupons").json()["items"])
+
+
+def test_a_coupon_issued_while_the_profile_cannot_be_read_is_still_answered(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from mall.routes import coupons as coupon_routes
+
+    def busy(**_kwargs: object) -> None:
+        raise OperationalError("SELECT ...", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(coupon_routes.consults, "profile_view", busy)
+    body = {"template_id": "T-VIP-50", "idempotency_key": "busy-1"}
+    issued = client.post("/customers/wx-o7Xh2-vip/coupons", json=body)
+    assert issued.status_code == 201, issued.text
+    assert issued.json()["profile"] is None
+    assert issued.json()["code"] in {c["code"] for c in profile_coupons(client)}
