@@ -144,7 +144,8 @@ def generated_products(count: int, taken: set[str], rng: random.Random) -> list[
 
 
 def add_products(database: Database, products: list[dict[str, Any]]) -> None:
-    """Insert the products through the ORM, as seeding does (so the version token moves)."""
+    """Insert the products and their SKUs (with their stock) through the ORM, as seeding does
+    (so the version token moves)."""
     for start in range(0, len(products), 5000):
         with database.write_session() as session:
             for row in products[start : start + 5000]:
@@ -159,7 +160,15 @@ def add_products(database: Database, products: list[dict[str, Any]]) -> None:
                         price=Decimal(str(row["price"])),
                     )
                 )
-                session.add(Sku(id=f"{row['id']}-01", product_id=row["id"], color="黑色"))
+                for number, sku in enumerate(row["skus"], start=1):
+                    session.add(
+                        Sku(
+                            id=f"{row['id']}-{number:02d}",
+                            product_id=row["id"],
+                            color=sku["color"],
+                            stock=sku["stock"],
+                        )
+                    )
 
 
 # ---- the linear implementation the index replaced (the reference) ----
