@@ -393,6 +393,7 @@ def test_a_new_conversation_is_stored_as_rasas_store_stores_it_without_counting_
             tracker.update(event)
         run(store.save(tracker))
     assert not any("count(" in statement for statement in statements)
+
     def untimed(tracker: DialogueStateTracker) -> list[dict[str, Any]]:
         return [{**e.as_dict(), "timestamp": None} for e in tracker.events]
 
