@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
-import time
 from pathlib import Path
 from typing import Any
 
@@ -161,17 +159,6 @@ def test_a_model_without_training_leaves_messages_alone(tmp_path: Path) -> None:
     component = _load(LocalModelStorage(tmp_path))
     [processed] = component.process([Message(data={"text": "什么垃圾客服"})])
     assert processed.get("sentiment") is None
-
-
-def test_scoring_takes_well_under_a_millisecond(trained: SentimentAnalyzer) -> None:
-    texts = read_lines(NEUTRAL_MESSAGES) + read_lines(ANGRY_MESSAGES)
-    timings = []
-    for text in texts:
-        started = time.perf_counter()
-        trained.score(text)
-        timings.append(time.perf_counter() - started)
-    # The target is 1 ms; the margin absorbs a busy CI machine.
-    assert statistics.median(timings) < 0.002
 
 
 @pytest.mark.parametrize(
