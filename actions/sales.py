@@ -68,11 +68,10 @@ class ActionWelcome(MallAction):
         self, tracker: Tracker
     ) -> tuple[Product | None, Profile | None, list[dict[str, Any]]]:
         """The page's product, the profile and suggestions: one mall request."""
-        page_product_id = message_metadata(tracker).get("product_id")
-        if not isinstance(page_product_id, str) or not page_product_id:
-            page_product_id = None
         try:
-            welcome = await self.call(self.mall.welcome, tracker.sender_id, page_product_id)
+            welcome = await self.call(
+                self.mall.welcome, tracker.sender_id, _page_product_id(tracker)
+            )
         except NotFound:
             # A mall without the one-request greeting: the same reads one by one.
             return await asyncio.gather(
@@ -87,14 +86,20 @@ class ActionWelcome(MallAction):
         return welcome["product"], welcome["profile"], recommended
 
     async def _page_product(self, tracker: Tracker) -> Product | None:
-        page_product_id = message_metadata(tracker).get("product_id")
-        if not isinstance(page_product_id, str) or not page_product_id:
+        page_product_id = _page_product_id(tracker)
+        if page_product_id is None:
             return None
         try:
             return await self.call(self.mall.get_product, page_product_id)
         except MallError as exc:
             logger.info("welcome without the page product %s: %s", page_product_id, exc)
             return None
+
+
+def _page_product_id(tracker: Tracker) -> str | None:
+    """The product of the page the customer chats from, when the channel says."""
+    page_product_id = message_metadata(tracker).get("product_id")
+    return page_product_id if isinstance(page_product_id, str) and page_product_id else None
 
 
 async def suggestions(

@@ -356,6 +356,9 @@ class SentimentModel:
         self._rungs = np.array([float(w) for w in config["rung_weights"]])
         self._vectorizer = _vectorizer(config)
         self._analyzer = self._vectorizer.build_analyzer()
+        from sklearn.utils import murmurhash3_32
+
+        self._hash = murmurhash3_32
         self._vader = SentimentIntensityAnalyzer()
         self._alarm_terms = [re.compile(str(term), re.IGNORECASE) for term in config["alarm_terms"]]
         self._person_terms = [
@@ -490,12 +493,10 @@ class SentimentModel:
         analyzer), hashed as sklearn hashes them (the absolute signed MurmurHash3 modulo the
         columns), counted and L2-normalised, in the row's column order.
         """
-        from sklearn.utils import murmurhash3_32
-
         counts: Counter[int] = Counter()
         n_features = self._vectorizer.n_features
         for gram in self._analyzer(text):
-            counts[abs(murmurhash3_32(gram)) % n_features] += 1
+            counts[abs(self._hash(gram)) % n_features] += 1
         columns = np.array(sorted(counts), dtype=np.int64)
         values = np.array([counts[column] for column in columns], dtype=np.float64)
         if len(values):

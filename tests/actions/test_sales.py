@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from actions.clients.errors import NotFound
 from actions.sales import (
     ActionDeclineOffer,
     ActionIssueCoupon,
@@ -24,6 +26,16 @@ from tests.actions.trackers import (
     slots_of,
     texts,
 )
+
+
+def no_route(route: str) -> Callable[..., None]:
+    """A client method of a mall without `route`: it answers 404."""
+
+    def answer(*_args: object, **_kwargs: object) -> None:
+        raise NotFound(f"{route} -> 404 not_found", code="not_found")
+
+    return answer
+
 
 # ---------------------------------------------------------------- welcome
 
@@ -87,15 +99,10 @@ def test_welcome_is_one_mall_call(mall: LiveMall) -> None:
 def test_welcome_from_the_separate_routes_when_the_mall_has_no_welcome_route(
     mall: LiveMall, monkeypatch: pytest.MonkeyPatch, metadata: dict[str, str]
 ) -> None:
-    from actions.clients.errors import NotFound
-
-    def no_route(*_args: object, **_kwargs: object) -> None:
-        raise NotFound("GET /customers/cust-1/welcome -> 404 not_found", code="not_found")
-
     mall.add_profile(segment="price_sensitive")
     tracker = make_tracker(intent="greet", text="你好", metadata=metadata)
     in_one, in_one_events = run_action(ActionWelcome(mall), tracker)
-    monkeypatch.setattr(mall, "welcome", no_route)
+    monkeypatch.setattr(mall, "welcome", no_route("GET /customers/cust-1/welcome"))
     mall.calls.clear()
     separate, separate_events = run_action(ActionWelcome(mall), tracker)
     assert "GET /customers/cust-1/profile" in mall.calls
@@ -558,14 +565,9 @@ def test_quote_price_is_one_mall_call(mall: LiveMall) -> None:
 def test_quote_price_from_the_separate_routes_when_the_mall_has_no_consult_route(
     mall: LiveMall, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from actions.clients.errors import NotFound
-
-    def no_route(*_args: object, **_kwargs: object) -> None:
-        raise NotFound("POST /customers/cust-1/consults -> 404 not_found", code="not_found")
-
     tracker = make_tracker(entities=[entity("product", "耳机")], text="耳机多少钱")
     consulted, consulted_events = run_action(ActionQuotePrice(mall), tracker)
-    monkeypatch.setattr(mall, "consult", no_route)
+    monkeypatch.setattr(mall, "consult", no_route("POST /customers/cust-1/consults"))
     mall.calls.clear()
     separate, separate_events = run_action(
         ActionQuotePrice(mall),
@@ -604,15 +606,10 @@ def test_offer_coupon_is_one_mall_call(mall: LiveMall) -> None:
 def test_offer_coupon_from_the_separate_routes_when_the_mall_has_no_offer_route(
     mall: LiveMall, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from actions.clients.errors import NotFound
-
-    def no_route(*_args: object, **_kwargs: object) -> None:
-        raise NotFound("GET /customers/cust-1/offer -> 404 not_found", code="not_found")
-
     mall.withdraw_seeded_coupons()
     mall.add_template()
     in_one, in_one_events = run_action(ActionOfferCoupon(mall), _quoted_tracker())
-    monkeypatch.setattr(mall, "offer", no_route)
+    monkeypatch.setattr(mall, "offer", no_route("GET /customers/cust-1/offer"))
     mall.calls.clear()
     separate, separate_events = run_action(ActionOfferCoupon(mall), _quoted_tracker())
     assert "GET /customers/cust-1/coupons/best" in mall.calls

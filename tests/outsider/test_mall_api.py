@@ -162,3 +162,7 @@ def test_the_one_request_turn_routes_need_the_token_and_refuse_bad_input(
             f"{target.mall}/customers/..%2Fhandoffs/consults", json={}, headers=auth, timeout=10
         )
         assert other.status_code in (404, 422)
+        other = requests.get(
+            f"{target.mall}/customers/..%2Fhandoffs/welcome", headers=auth, timeout=10
+        )
+        assert other.status_code in (404, 422) and "王女士" not in other.text
