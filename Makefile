@@ -114,6 +114,7 @@ test: venv ## Everything CI runs: lint, types, unit, validate, train, rasa test,
 
 bench: venv ## Turns vs a stock bot at 1, 4 and 10 users (ratios), a 200-turn conversation, the price turn at 50,000 products; the catalogue index; one process vs make cluster; soak; bench-insight
 	@$(PY) bench/bench_turns.py --users 4,10 --long-turns 200 --catalogue 50000
+	@$(PY) bench/bench_graph_runner.py
 	@$(PY) bench/bench_catalogue.py
 	@$(PY) bench/bench_cluster.py
 	@$(MAKE) --no-print-directory bench-insight
