@@ -31,6 +31,7 @@ import functools
 import itertools
 import json
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -62,6 +63,9 @@ WINDOW_ATTRIBUTE = "mall_window"
 # Set on the trackers this store reads and saves: how many of their events (from the first)
 # are stored, so a save knows the new ones without counting the conversation's rows.
 STORED_ATTRIBUTE = "mall_stored_events"
+# How long after `retrieve` found nothing stored for a conversation the next save of an
+# unmarked tracker of it counts as the conversation's first (Rasa's create_tracker).
+UNSTORED_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,8 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         self.window_turns = int(window_turns)
         self.remembered_conversations = int(remembered_conversations)
         self._windows: OrderedDict[str, Window] = OrderedDict()
+        # Conversations `retrieve` found nothing stored for, and when (time.monotonic()).
+        self._unstored: OrderedDict[str, float] = OrderedDict()
         self._windows_lock = threading.Lock()
 
     # ---- reading ----
@@ -128,7 +134,14 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
                 return tracker
             with self._windows_lock:
                 self._windows.pop(sender_id, None)
-        return self._retrieve_stored(sender_id, False)
+        tracker = self._retrieve_stored(sender_id, False)
+        if tracker is None:
+            with self._windows_lock:
+                self._unstored[sender_id] = time.monotonic()
+                self._unstored.move_to_end(sender_id)
+                while len(self._unstored) > self.remembered_conversations:
+                    self._unstored.popitem(last=False)
+        return tracker
 
     def _retrieve_stored(self, sender_id: str, all_sessions: bool) -> DialogueStateTracker | None:
         """As `SQLTrackerStore._retrieve`: the session's (or every) stored event."""
@@ -174,11 +187,22 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator:
         """The tracker's events that are not stored yet.
 
-        A tracker this store read or saved says how many of its events are stored; any other
-        (one Rasa has just created, or built from a request) is counted against the table,
-        as `SQLTrackerStore` does on every save.
+        A tracker this store read or saved says how many of its events are stored. One
+        saved just after `retrieve` found nothing stored for its conversation is the one
+        Rasa creates then (`get_or_create_tracker`, whose `create_tracker` Rasa's wrapping
+        stores, FailSafeTrackerStore around AwaitableTrackerStore, take from the base
+        class, not from this store): all of its events are new. Any other (one built from
+        a request, say) is counted against the table, as `SQLTrackerStore` does on every
+        save.
         """
         stored_events = getattr(tracker, STORED_ATTRIBUTE, None)
+        with self._windows_lock:
+            found_empty_at = self._unstored.pop(tracker.sender_id, None)
+        just_found_empty = (
+            found_empty_at is not None and time.monotonic() - found_empty_at < UNSTORED_SECONDS
+        )
+        if stored_events is None and just_found_empty:
+            stored_events = 0
         if stored_events is None:
             return super()._additional_events(session, tracker)
         return itertools.islice(tracker.events, stored_events, len(tracker.events))

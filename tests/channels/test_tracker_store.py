@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
@@ -23,6 +24,7 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from channels import tracker_store
 from channels.tracker_store import WINDOW_ATTRIBUTE, WindowedSQLTrackerStore, retrieve_since
 
 DOMAIN = Domain.load(str(Path(__file__).resolve().parents[2] / "domain.yml"))
@@ -402,3 +404,47 @@ def test_a_new_conversation_is_stored_as_rasas_store_stores_it_without_counting_
     assert len(stock_events) == 1 + len(turn_events(random.Random(3), 1))
     # The same conversation asked for again is read, not created.
     assert len(run(windowed.get_or_create_tracker("new-1")).events) == len(stock_events)
+
+
+def test_a_new_conversation_through_rasas_wrapping_stores_is_not_counted_either(
+    tmp_path: Path,
+) -> None:
+    """As the Rasa server holds the store: FailSafeTrackerStore(AwaitableTrackerStore(...))."""
+    _, windowed = stores(tmp_path)
+    served = FailSafeTrackerStore(TrackerStore.create(windowed))
+    statements: list[str] = []
+    sa.event.listen(
+        windowed.engine,
+        "before_cursor_execute",
+        lambda _conn, _cursor, statement, *_args: statements.append(statement.lower()),
+    )
+    tracker = run(served.get_or_create_tracker("wrapped-1"))
+    for event in turn_events(random.Random(5), 1):
+        tracker.update(event)
+    run(served.save(tracker))
+    assert any(statement.startswith("insert") for statement in statements)
+    assert not any("count(" in statement for statement in statements)
+    stored = run(served.retrieve("wrapped-1"))
+    assert [e.as_dict() for e in stored.events] == [e.as_dict() for e in tracker.events]
+    # Once stored, a tracker built elsewhere for the conversation is counted again.
+    rebuilt = DialogueStateTracker.from_events("wrapped-1", list(tracker.events), DOMAIN.slots)
+    rebuilt.update(ActionExecuted("action_listen"))
+    run(served.save(rebuilt))
+    assert any("count(" in statement for statement in statements)
+    assert len(run(served.retrieve("wrapped-1")).events) == len(tracker.events) + 1
+
+
+def test_nothing_found_long_ago_does_not_make_a_later_tracker_new(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, windowed = stores(tmp_path)
+    assert run(windowed.retrieve("late-1")) is None
+    # Meanwhile another process stores the conversation's first turn.
+    _, other = stores(tmp_path)
+    first = run(play_turn(other, "late-1", turn_events(random.Random(9), 1)))
+    clock = time.monotonic() + tracker_store.UNSTORED_SECONDS + 1
+    monkeypatch.setattr(tracker_store.time, "monotonic", lambda: clock)
+    rebuilt = DialogueStateTracker.from_events("late-1", list(first.events), DOMAIN.slots)
+    rebuilt.update(ActionExecuted("action_listen"))
+    run(windowed.save(rebuilt))
+    assert len(run(windowed.retrieve("late-1")).events) == len(first.events) + 1
