@@ -15,6 +15,12 @@ the answer without that `oneOf` and each event against the one kind its name pic
 accepts exactly what the schema accepts because the kinds' names are distinct; any answer it
 does not accept goes through the whole schema, which says why.
 
+Rasa also opens a new HTTP client session, and with it a new connection, for every call of
+the action server (`EndpointConfig.request`). The subclass's endpoint (`KeptSessionEndpoint`)
+keeps one client session per event loop and lends it to Rasa's request code, so calls reuse
+kept-alive connections; it drops idle ones after KEEPALIVE_SECONDS, before the action server
+(Sanic: 5 s) closes them.
+
 Rasa builds its remote actions in `rasa.core.actions.action` (and forms in
 `rasa.core.actions.forms`) by the class's module name, with no setting for another class;
 `install()` names the subclass there. Importing the `channels` package calls it, so every
@@ -24,14 +30,23 @@ Rasa process that loads the project's channels (credentials.yml) or its tracker 
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import functools
+from types import TracebackType
 from typing import Any
 
+import aiohttp
 import jsonschema
 from jsonschema.protocols import Validator
 from rasa.core.actions import action as rasa_action
 from rasa.core.actions import forms as rasa_forms
+from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
+from rasa.utils.endpoints import EndpointConfig
+
+# Idle connections to the action server are closed after this long, before the server's own
+# keep-alive timeout (Sanic's default: 5 s) can close one under a request.
+KEEPALIVE_SECONDS = 3.0
 
 
 @functools.lru_cache(maxsize=1)
@@ -76,8 +91,88 @@ def fast_answer_check() -> FastAnswerCheck:
     return FastAnswerCheck(rasa_action.RemoteAction.action_response_format_spec())
 
 
+class _Lent:
+    """A kept client session, lent to `async with` without being closed at its end."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self._session = session
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self._session
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        return None
+
+
+class KeptSessionEndpoint(EndpointConfig):
+    """Rasa's endpoint whose requests share one client session (and its connections)."""
+
+    @classmethod
+    def of(cls, endpoint: EndpointConfig) -> KeptSessionEndpoint:
+        """The kept-session twin of `endpoint`, made once per endpoint object."""
+        if isinstance(endpoint, KeptSessionEndpoint):
+            return endpoint
+        twin: KeptSessionEndpoint | None = getattr(endpoint, "_kept_session_twin", None)
+        if twin is None:
+            twin = cls(
+                endpoint.url,
+                endpoint.params,
+                endpoint.headers,
+                endpoint.basic_auth,
+                endpoint.token,
+                endpoint.token_name,
+                endpoint.cafile,
+                **endpoint.kwargs,
+            )
+            twin.type = endpoint.type
+            endpoint._kept_session_twin = twin
+        return twin
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def kept_session(self) -> aiohttp.ClientSession:
+        """This event loop's client session, configured as Rasa configures its own."""
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._session.closed or self._loop is not loop:
+            auth = None
+            if self.basic_auth:
+                auth = aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"])
+            self._session = aiohttp.ClientSession(
+                headers=self.headers,
+                auth=auth,
+                timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+                connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS),
+            )
+            self._loop = loop
+        return self._session
+
+    def session(self) -> Any:
+        """What Rasa's `request` opens with `async with`: the kept session, left open."""
+        return _Lent(self.kept_session())
+
+    async def close(self) -> None:
+        """Close the kept session (the next request opens another)."""
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+
 class CheckedOnceRemoteAction(rasa_action.RemoteAction):
-    """Rasa's RemoteAction; its answers are validated by one validator kept per process."""
+    """Rasa's RemoteAction; its answers are validated by one validator kept per process,
+    its calls share one client session."""
+
+    def __init__(self, name: str, action_endpoint: EndpointConfig | None) -> None:
+        if action_endpoint is not None:
+            action_endpoint = KeptSessionEndpoint.of(action_endpoint)
+        super().__init__(name, action_endpoint)
 
     def _validate_action_result(self, result: dict[str, Any]) -> bool:
         if fast_answer_check().accepts(result):

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import jsonschema
 import pytest
+from aiohttp import web
 from rasa.core.actions import action as rasa_action
 from rasa.core.actions import forms as rasa_forms
+from rasa.core.channels.channel import CollectingOutputChannel
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import SlotSet
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 import channels  # noqa: F401  (installs the subclass, as Rasa loading a channel does)
-from channels.remote_action import CheckedOnceRemoteAction, response_validator
+from channels import remote_action
+from channels.remote_action import (
+    CheckedOnceRemoteAction,
+    KeptSessionEndpoint,
+    response_validator,
+)
 
 ANSWER: dict[str, Any] = {
     "events": [
@@ -115,3 +126,112 @@ def test_event_kinds_that_share_a_name_are_refused() -> None:
     }
     with pytest.raises(ValueError, match="distinct names"):
         FastAnswerCheck(doubled)
+
+
+class ActionServer:
+    """An action server on loopback answering ANSWER, noting each caller's connection."""
+
+    def __init__(self) -> None:
+        self.peers: list[tuple[str, int]] = []
+        self.bodies: list[dict[str, Any]] = []
+        self.runner: web.AppRunner | None = None
+        self.port = 0
+
+    async def start(self, port: int = 0) -> None:
+        async def webhook(request: web.Request) -> web.Response:
+            self.peers.append(request.transport.get_extra_info("peername"))
+            self.bodies.append(await request.json())
+            return web.json_response(ANSWER)
+
+        app = web.Application()
+        app.router.add_post("/webhook", webhook)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", port)
+        await site.start()
+        self.port = self.runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        assert self.runner is not None
+        await self.runner.cleanup()
+
+
+async def _call(endpoint: EndpointConfig, sender: str) -> list[Any]:
+    domain = Domain.from_dict({"actions": ["action_quote_price"], "slots": {}})
+    built = rasa_action.action_for_name_or_text("action_quote_price", domain, endpoint)
+    tracker = DialogueStateTracker(sender, [])
+    return await built.run(
+        CollectingOutputChannel(), TemplatedNaturalLanguageGenerator({}), tracker, domain
+    )
+
+
+def test_calls_share_one_connection_and_answer_as_before() -> None:
+    async def scenario() -> None:
+        server = ActionServer()
+        await server.start()
+        endpoint = EndpointConfig(f"http://127.0.0.1:{server.port}/webhook")
+        try:
+            results = [await _call(endpoint, f"kept-{n}") for n in range(5)]
+            # The same client port: one connection, kept alive between the calls.
+            assert len(server.peers) == 5
+            assert len(set(server.peers)) == 1
+            assert [body["sender_id"] for body in server.bodies] == [f"kept-{n}" for n in range(5)]
+            for events in results:
+                assert any(
+                    isinstance(e, SlotSet) and e.key == "product_id" and e.value == "P1001"
+                    for e in events
+                )
+        finally:
+            await KeptSessionEndpoint.of(endpoint).close()
+            await server.stop()
+
+    asyncio.run(scenario())
+
+
+def test_an_idle_connection_is_dropped_and_a_restarted_server_is_reached_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(remote_action, "KEEPALIVE_SECONDS", 0.2)
+
+    async def scenario() -> None:
+        server = ActionServer()
+        await server.start()
+        endpoint = EndpointConfig(f"http://127.0.0.1:{server.port}/webhook")
+        try:
+            await _call(endpoint, "idle-1")
+            await asyncio.sleep(0.6)
+            await _call(endpoint, "idle-2")
+            assert len(set(server.peers)) == 2  # the idle connection was not reused
+            # The action server restarts on the same port: the kept connection is dead.
+            port = server.port
+            await server.stop()
+            server = ActionServer()
+            await server.start(port)
+            await _call(endpoint, "restarted")
+            assert [body["sender_id"] for body in server.bodies] == ["restarted"]
+        finally:
+            await KeptSessionEndpoint.of(endpoint).close()
+            await server.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_session_of_an_earlier_event_loop_is_not_reused() -> None:
+    endpoints: list[EndpointConfig] = []
+
+    async def once() -> None:
+        server = ActionServer()
+        await server.start(int(endpoints[0].url.split(":")[2].split("/")[0]) if endpoints else 0)
+        if not endpoints:
+            endpoints.append(EndpointConfig(f"http://127.0.0.1:{server.port}/webhook"))
+        try:
+            await _call(endpoints[0], "loops")
+            assert len(server.bodies) == 1
+        finally:
+            await server.stop()
+
+    asyncio.run(once())
+    first = KeptSessionEndpoint.of(endpoints[0])._session
+    asyncio.run(once())  # a new loop: the first loop's session cannot serve it
+    assert KeptSessionEndpoint.of(endpoints[0])._session is not first
+    asyncio.run(KeptSessionEndpoint.of(endpoints[0]).close())
