@@ -68,6 +68,13 @@ class ChannelSettings(ProcessSettings):
         shown="unset: REST off",
         description="turns the REST channel on, for callers with this token only",
     )
+    concurrent_turns: int = Field(
+        default=3,
+        env="CONCURRENT_TURNS",
+        ge=0,
+        description="customer messages one Rasa process works on at once; the others wait "
+        "in order of arrival (0: no limit, Rasa's way)",
+    )
     # Offered by the safety net when not even a handoff can be recorded.
     handoff_hotline: str = Field(default="400-800-8888", env="HANDOFF_HOTLINE")
     wechat_token: str = _wechat("WECHAT_TOKEN", hidden=True)

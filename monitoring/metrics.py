@@ -24,6 +24,10 @@ TURN_SECONDS = Histogram(
     ["channel"],
     buckets=TURN_BUCKETS,
 )
+TURNS_WAITING = Gauge(
+    "assistant_turns_waiting",
+    "Customer messages queued for their turn (CONCURRENT_TURNS are worked on at once)",
+)
 MESSAGES = Counter("assistant_messages_total", "Customer messages handled, by channel", ["channel"])
 FALLBACKS = Counter(
     "assistant_fallbacks_total", "Customer messages not understood (nlu_fallback)", ["channel"]

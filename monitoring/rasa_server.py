@@ -22,6 +22,9 @@ from rasa.core.processor import MessageProcessor
 from rasa.core.tracker_store import FailSafeTrackerStore
 from sanic import Blueprint
 
+# The channels package gates Agent.handle_message (channels/turns.py): imported first, so the
+# metrics' wrapper goes around the gate and a turn's time includes its wait for a place.
+import channels  # noqa: F401
 from monitoring.access import MetricsSettings
 from monitoring.event_broker import instrument_pika_broker, read_queue_depths
 from monitoring.metrics import (
