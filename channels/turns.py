@@ -84,4 +84,4 @@ def install(limit: int) -> None:
         return await gate.run(handle(self, message))
 
     setattr(handle_message, _GATED, gate)
-    Agent.handle_message = handle_message  # type: ignore[method-assign]
+    Agent.handle_message = handle_message
