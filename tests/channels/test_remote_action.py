@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -13,7 +15,7 @@ from rasa.core.actions import forms as rasa_forms
 from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import SlotSet
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
@@ -235,3 +237,28 @@ def test_a_session_of_an_earlier_event_loop_is_not_reused() -> None:
     asyncio.run(once())  # a new loop: the first loop's session cannot serve it
     assert KeptSessionEndpoint.of(endpoints[0])._session is not first
     asyncio.run(KeptSessionEndpoint.of(endpoints[0]).close())
+
+
+def test_the_request_is_the_same_json_as_the_standard_encoders() -> None:
+    domain = Domain.load(str(Path(__file__).resolve().parents[2] / "domain.yml"))
+    tracker = DialogueStateTracker.from_events(
+        "json-1",
+        [
+            ActionExecuted("action_listen"),
+            UserUttered(
+                "声悦Pro降噪蓝牙耳机多少钱？/ 网址 https://shop.example/p/1",
+                intent={"name": "ask_price", "confidence": 0.1 + 0.2},
+                entities=[{"entity": "product", "value": "声悦Pro降噪蓝牙耳机", "start": 0}],
+                parse_data={"sentiment": {"score": -1e-7, "label": "neutral"}, "n": 10**17},
+            ),
+            SlotSet("product", "声悦Pro降噪蓝牙耳机"),
+            SlotSet("cart", {"1": [1.5, None, True, '\u2028 \\ " \n']}),
+            BotUttered("😀 好的", {"buttons": [{"title": "是", "payload": "/affirm"}]}),
+            ActionExecuted("action_quote_price", policy="RulePolicy", confidence=1.0),
+        ],
+        domain.slots,
+    )
+    body = CheckedOnceRemoteAction("action_quote_price", None)._action_call_format(tracker, domain)
+    text = remote_action.tracker_json(body)
+    assert json.loads(text) == json.loads(json.dumps(body))
+    assert "声悦" in text and "\\/" not in text
