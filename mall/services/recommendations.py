@@ -68,8 +68,10 @@ class _Catalogue:
 # candidates' stock instead of every product and SKU of a large catalogue.
 _catalogues: WeakKeyDictionary[Any, _Catalogue] = WeakKeyDictionary()
 _catalogue_lock = threading.Lock()
-# Candidates read per category in a first pass; more only when too many are sold out.
+# Candidates read per category in a first pass; more only when too many are sold out, in
+# pages of at most this many products a query.
 _FIRST_PASS = 3
+_LAST_PAGE = 400
 
 
 def _build_catalogue(session: Session, token: str | None) -> _Catalogue:
@@ -131,18 +133,15 @@ def _in_stock(session: Session, ids: list[str]) -> set[str]:
     return set(session.scalars(_STATEMENTS.in_stock, {"ids": ids}))
 
 
-def _stocked(session: Session) -> set[str]:
-    # Stock is never negative (a check constraint), so "in stock" is "a SKU with stock".
-    return set(session.scalars(select(Sku.product_id).where(Sku.stock > 0).distinct()))
-
-
 def _first_in_stock(
     session: Session, orders: dict[str, list[str]], skip: set[str], limit: int
 ) -> list[str]:
     """Up to `limit` products in stock from each category's order, `skip` left out.
 
-    One query reads the stock of the first few of every category; only when a category has
-    too many of them sold out is the stock of every product read (one query more).
+    One query reads the stock of the first few of every category; a category with too many
+    of them sold out is walked on in pages that double (up to _LAST_PAGE products a query)
+    until it has its `limit` or ends, so the cost follows how far the category has to be
+    read, not the catalogue's size.
     """
     if limit <= 0:
         return []
@@ -157,11 +156,15 @@ def _first_in_stock(
     }
     # Categories with too many sold out among their first few (and more products to try).
     short = [cat for cat, ids in first.items() if len(chosen[cat]) < limit and len(ids) > wanted]
-    if short:
-        everything = _stocked(session)
-        for cat in short:
-            walk = (pid for pid in orders[cat] if pid in everything and pid not in skip)
-            chosen[cat] = list(itertools.islice(walk, limit))
+    for cat in short:
+        rest = [pid for pid in orders[cat] if pid not in skip][wanted:]
+        start, page = 0, wanted
+        while len(chosen[cat]) < limit and start < len(rest):
+            batch = rest[start : start + page]
+            in_stock = _in_stock(session, batch)
+            chosen[cat] += [pid for pid in batch if pid in in_stock][: limit - len(chosen[cat])]
+            start += len(batch)
+            page = min(2 * page, _LAST_PAGE)
     return [pid for ids in chosen.values() for pid in ids]
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import distinct, func, select
+from sqlalchemy import distinct, event, func, select
 from sqlalchemy.orm import Session, aliased
 
 from mall.db import Database
@@ -227,3 +227,52 @@ def test_the_same_products_as_scoring_every_product_on_random_catalogues(
                         session=session, customer_id=customer, product_id=product, limit=limit
                     )
                     assert ours == theirs, (customer, product, limit)
+
+
+def test_a_category_sold_out_at_its_start_is_read_in_pages_not_whole(
+    database: Database,
+) -> None:
+    """900 sold-out products first in a category, then two in stock: both found, and no
+    query reads the stock of the whole catalogue or more than a page of products."""
+    with database.write_session() as session:
+        session.add(Category(id="cat-sold-out", name="售罄类"))
+        for number in range(902):
+            pid = f"S{number:04d}"
+            session.add(
+                Product(
+                    id=pid,
+                    name=f"售罄商品{number}",
+                    category_id="cat-sold-out",
+                    supplier_id="sup-shenzhen-audio",
+                    aliases=[],
+                    price=Decimal(9),
+                    list_price=Decimal(9),
+                )
+            )
+            session.add(Sku(id=f"{pid}-1", product_id=pid, stock=5 if number >= 900 else 0))
+        # A customer who looks at this category (so its products score above the others').
+        session.add(Customer(id="web-sold-out-fan", channel="web"))
+        session.flush()
+        for number in range(3):
+            session.add(
+                BehaviourEvent(
+                    customer_id="web-sold-out-fan", type="product_view", product_id=f"S{number:04d}"
+                )
+            )
+    statements: list[tuple[str, Any]] = []
+
+    def noted(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        statements.append((statement, parameters))
+
+    with database.read_session() as session:
+        event.listen(database.engine, "before_cursor_execute", noted)
+        try:
+            ours = recommendations.recommend(session=session, customer_id="web-sold-out-fan")
+        finally:
+            event.remove(database.engine, "before_cursor_execute", noted)
+        theirs = scan_recommend(session=session, customer_id="web-sold-out-fan")
+    assert ours == theirs
+    assert [item["id"] for item in ours[:2]] == ["S0900", "S0901"]
+    stock_reads = [(s, p) for s, p in statements if "FROM skus" in s and "stock" in s]
+    assert stock_reads and all("IN (" in s for s, _ in stock_reads)
+    assert max(len(p) for _, p in stock_reads) <= recommendations._LAST_PAGE
