@@ -9,6 +9,10 @@ to keep the loop busy while one waits on the action server) and queues the rest 
 first served: the server does the same work, but a reply waits for the turns ahead of it
 instead of for everyone's, and the slowest replies come closer to the typical ones.
 
+A conversation's messages queue for a place one at a time: a customer who sends a burst holds
+one place, not all of them (Rasa's conversation lock would keep the rest of the burst waiting
+inside their places, and everyone else outside).
+
 The gate wraps `Agent.handle_message`, which every channel's message goes through (a
 conversation's own lock is taken inside it, so a queued message holds no lock), once per
 process: importing the `channels` package installs it, before the metrics wrap the same
@@ -30,34 +34,87 @@ from monitoring.metrics import TURNS_WAITING
 _GATED = "_mall_assistant_turn_gate"
 
 
+class _Conversation:
+    """A conversation's messages in this process, one at a time, in order of arrival."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.messages = 0
+
+
+class _LoopState:
+    """The places and the conversations queued on one event loop."""
+
+    def __init__(self, limit: int) -> None:
+        self.places = asyncio.Semaphore(limit)
+        self.conversations: dict[str, _Conversation] = {}
+
+
 class TurnGate:
-    """At most `limit` turns at once per event loop (0: no limit); the rest wait in order."""
+    """At most `limit` turns at once per event loop (0: no limit); the rest wait in order.
+
+    A conversation's next message waits for its previous one before it queues for a place
+    (Rasa would make it wait for the conversation's lock anyway): a customer who sends ten
+    messages at once holds one place, not all of them, and the others' turns go on.
+    """
 
     def __init__(self, limit: int) -> None:
         if limit < 0:
             raise ValueError("the number of concurrent turns cannot be negative")
         self.limit = limit
-        self._semaphores: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+        self._loops: dict[asyncio.AbstractEventLoop, _LoopState] = {}
 
-    def _semaphore(self) -> asyncio.Semaphore:
+    def _state(self) -> _LoopState:
         loop = asyncio.get_running_loop()
-        semaphore = self._semaphores.get(loop)
-        if semaphore is None:
+        state = self._loops.get(loop)
+        if state is None:
             # Loops of finished asyncio.run() calls (tests, scripts) are dropped.
-            self._semaphores = {
-                known: kept for known, kept in self._semaphores.items() if not known.is_closed()
+            self._loops = {
+                known: kept for known, kept in self._loops.items() if not known.is_closed()
             }
-            semaphore = self._semaphores[loop] = asyncio.Semaphore(self.limit)
-        return semaphore
+            state = self._loops[loop] = _LoopState(self.limit)
+        return state
 
-    async def run(self, turn: Any) -> Any:
+    def reset(self, limit: int) -> None:
+        """A new limit, for the turns that arrive from now on."""
+        if limit < 0:
+            raise ValueError("the number of concurrent turns cannot be negative")
+        self.limit = limit
+        self._loops.clear()
+
+    async def run(self, turn: Any, conversation: str | None = None) -> Any:
         """Await the coroutine `turn` when its place in the queue comes."""
         if not self.limit:
             return await turn
-        semaphore = self._semaphore()
+        state = self._state()
+        if conversation is None:
+            return await self._in_place(state, turn)
+        queued = state.conversations.get(conversation)
+        if queued is None:
+            queued = state.conversations[conversation] = _Conversation()
+        queued.messages += 1
+        try:
+            TURNS_WAITING.inc()
+            try:
+                await queued.lock.acquire()
+            except BaseException:
+                turn.close()
+                raise
+            finally:
+                TURNS_WAITING.dec()
+            try:
+                return await self._in_place(state, turn)
+            finally:
+                queued.lock.release()
+        finally:
+            queued.messages -= 1
+            if not queued.messages:
+                state.conversations.pop(conversation, None)
+
+    async def _in_place(self, state: _LoopState, turn: Any) -> Any:
         TURNS_WAITING.inc()
         try:
-            await semaphore.acquire()
+            await state.places.acquire()
         except BaseException:
             turn.close()
             raise
@@ -66,22 +123,21 @@ class TurnGate:
         try:
             return await turn
         finally:
-            semaphore.release()
+            state.places.release()
 
 
 def install(limit: int) -> None:
     """Put `Agent.handle_message` behind a gate of `limit` turns (once per process)."""
     installed: TurnGate | None = getattr(Agent.handle_message, _GATED, None)
     if installed is not None:
-        installed.limit = limit
-        installed._semaphores.clear()
+        installed.reset(limit)
         return
     gate = TurnGate(limit)
     handle = Agent.handle_message
 
     @functools.wraps(handle)
     async def handle_message(self: Agent, message: UserMessage) -> Any:
-        return await gate.run(handle(self, message))
+        return await gate.run(handle(self, message), message.sender_id)
 
     setattr(handle_message, _GATED, gate)
     Agent.handle_message = handle_message

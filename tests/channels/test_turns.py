@@ -131,3 +131,45 @@ def test_the_default_is_a_few_turns_at_once(monkeypatch: pytest.MonkeyPatch) -> 
     assert ChannelSettings.from_env().concurrent_turns == 3
     monkeypatch.setenv("CONCURRENT_TURNS", "0")
     assert ChannelSettings.from_env().concurrent_turns == 0
+
+
+def test_a_conversations_burst_holds_one_place_and_keeps_its_order() -> None:
+    async def scenario() -> tuple[list[int], float, list[int]]:
+        gate, work = TurnGate(2), Work()
+        burst = []
+        for number in range(6):  # one customer sends six messages at once
+            burst.append(asyncio.create_task(gate.run(work.turn(number, 0.05), "spammer")))
+            await asyncio.sleep(0)
+        started = asyncio.get_running_loop().time()
+        other = await gate.run(work.turn(100, 0.01), "someone-else")
+        waited = asyncio.get_running_loop().time() - started
+        await asyncio.gather(*burst)
+        return work.started, waited, [other]
+
+    started, waited, other = asyncio.run(scenario())
+    # The other customer is answered within one of the burst's turns, not after all six.
+    assert waited < 0.15
+    assert other == [1000]
+    assert [n for n in started if n < 100] == list(range(6))
+    assert waiting() == 0
+
+
+def test_a_cancelled_message_of_a_conversation_lets_the_next_one_through() -> None:
+    async def scenario() -> list[int]:
+        gate, work = TurnGate(1), Work()
+        first = asyncio.create_task(gate.run(work.turn(1, 0.03), "c"))
+        await asyncio.sleep(0)
+        second_turn = work.turn(2)
+        second = asyncio.create_task(gate.run(second_turn, "c"))
+        third = asyncio.create_task(gate.run(work.turn(3), "c"))
+        await asyncio.sleep(0)
+        second.cancel()
+        await asyncio.gather(first, third)
+        with pytest.raises(asyncio.CancelledError):
+            await second
+        assert second_turn.cr_frame is None
+        assert not gate._state().conversations
+        return work.started
+
+    assert asyncio.run(scenario()) == [1, 3]
+    assert waiting() == 0
