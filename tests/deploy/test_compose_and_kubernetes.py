@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import subprocess
 from pathlib import Path
@@ -230,3 +231,73 @@ def test_the_kustomization_lists_every_manifest() -> None:
     for generated in kustomization["configMapGenerator"]:
         for source in generated["files"]:
             assert (DEPLOY / "kubernetes" / source).resolve().exists()
+
+
+# The compose services that run the project's processes, by the settings' process names.
+PROCESS_OF_SERVICE = {
+    "rasa-1": "rasa",
+    "rasa-2": "rasa",
+    "actions-1": "actions",
+    "actions-2": "actions",
+    "mall": "mall",
+    "desk": "desk",
+    "analytics": "analytics",
+}
+
+
+def _service_env(service: dict[str, Any], given: dict[str, str]) -> dict[str, str]:
+    """A service's environment as compose resolves it: `${X:?...}` from `given`, `${X:-d}`."""
+
+    def value(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(3)
+        if name in given:
+            return given[name]
+        assert match.group(2) == ":-", f"{name} has no default and is not given"
+        return default
+
+    pattern = re.compile(r"\$\{([A-Z_]+)(:\?|:-)([^}]*)\}")
+    return {key: pattern.sub(value, str(raw)) for key, raw in service["environment"].items()}
+
+
+def test_every_process_of_the_compose_file_runs_as_production_with_what_it_is_given() -> None:
+    """MALL_ASSISTANT_ENV=production refuses missing or weak secrets: each process's
+    settings must accept the environment compose hands it, in that mode."""
+    from scripts.settings_table import EVERY_PROCESS, processes
+
+    given = {name: secrets.token_urlsafe(32) for name in SECRETS}
+    services = raw_compose()["services"]
+    assert set(PROCESS_OF_SERVICE) <= set(services)
+    for service, process in PROCESS_OF_SERVICE.items():
+        env = _service_env(services[service], given)
+        assert env.get("MALL_ASSISTANT_ENV") == "production", service
+        checked = 0
+        for owner, settings_class in processes():
+            if owner not in (process, EVERY_PROCESS):
+                continue
+            if (
+                settings_class.__name__ == "KafkaSettings"
+                and env.get("ANALYTICS_BROKER") != "kafka"
+            ):
+                continue
+            settings = settings_class.from_env(env)
+            assert settings.environment == "production", (service, settings_class.__name__)
+            checked += 1
+        assert checked >= 2, service  # its own settings and the metrics'
+    # The same environment with a placeholder secret is refused: the mode is really on.
+    rasa = _service_env(services["rasa-1"], {**given, "MALL_API_TOKEN": "changeme"})
+    from actions.settings import Settings as ActionSettings
+
+    with pytest.raises(ValueError, match="MALL_API_TOKEN"):
+        ActionSettings.from_env(rasa)
+
+
+def test_every_kubernetes_process_runs_as_production() -> None:
+    [config] = of_kind("ConfigMap").values()
+    assert config["data"]["MALL_ASSISTANT_ENV"] == "production"
+    for name, deployment in of_kind("Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        for container in [*pod.get("initContainers", []), *pod["containers"]]:
+            sources = [
+                source.get("configMapRef", {}).get("name") for source in container["envFrom"]
+            ]
+            assert config["metadata"]["name"] in sources, (name, container["name"])
