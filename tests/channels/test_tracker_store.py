@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -448,3 +450,57 @@ def test_nothing_found_long_ago_does_not_make_a_later_tracker_new(
     rebuilt.update(ActionExecuted("action_listen"))
     run(windowed.save(rebuilt))
     assert len(run(windowed.retrieve("late-1")).events) == len(first.events) + 1
+
+
+@pytest.fixture
+def postgres_tracker_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database for tracker stores, dropped afterwards."""
+    psycopg2 = pytest.importorskip("psycopg2")
+    admin_args = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
+    try:
+        admin = psycopg2.connect(connect_timeout=3, **admin_args)
+    except psycopg2.OperationalError as error:
+        pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432: {error}")
+    admin.autocommit = True
+    name = f"trackers_test_{uuid.uuid4().hex[:12]}"
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.mark.postgres
+def test_two_replicas_on_postgresql_read_and_store_as_rasas_store(
+    tmp_path: Path, postgres_tracker_url: str
+) -> None:
+    """As in `make cluster`: replicas take turns on a conversation (the lock store orders
+    them), each with its own windows; both see what Rasa's store sees, every event once."""
+    stock = SQLTrackerStore(DOMAIN, host=f"sqlite:///{tmp_path / 'stock.db'}")
+    replicas = [
+        WindowedSQLTrackerStore(DOMAIN, host=postgres_tracker_url, window_turns=3) for _ in range(2)
+    ]
+    assert replicas[0].engine.dialect.name == "postgresql"
+    rng = random.Random(4)
+    for number in range(30):
+        events = turn_events(rng, number)
+        run(play_turn(stock, "pg-1", events))
+        replica = replicas[rng.randrange(2)]
+        copies = [e for e in (Event.from_parameters(x.as_dict()) for x in events) if e]
+        run(play_turn(replica, "pg-1", copies))
+        full = run(stock.retrieve("pg-1"))
+        for reader in replicas:
+            assert_same_view(full, run(reader.retrieve("pg-1")))
+    stored = [e.as_dict() for e in run(replicas[0].retrieve_full_tracker("pg-1")).events]
+    expected = [e.as_dict() for e in run(stock.retrieve_full_tracker("pg-1")).events]
+    assert [(e["event"], e.get("name"), e.get("text")) for e in stored] == [
+        (e["event"], e.get("name"), e.get("text")) for e in expected
+    ]
+    window = run(replicas[1].retrieve("pg-1"))
+    assert getattr(window, WINDOW_ATTRIBUTE) is not None
+    assert len(window.events) < len(stored) / 3
+    for store in replicas:
+        store.engine.dispose()
