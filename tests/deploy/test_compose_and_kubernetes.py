@@ -176,7 +176,7 @@ def of_kind(kind: str) -> dict[str, dict[str, Any]]:
 
 def test_every_deployment_has_probes_resources_and_secrets_by_reference() -> None:
     deployments = of_kind("Deployment")
-    assert set(deployments) == {"rasa", "actions", "mall", "desk"}
+    assert set(deployments) == {"rasa", "actions", "mall", "desk", "analytics"}
     for name, deployment in deployments.items():
         spec = deployment["spec"]
         assert (
@@ -301,3 +301,20 @@ def test_every_kubernetes_process_runs_as_production() -> None:
                 source.get("configMapRef", {}).get("name") for source in container["envFrom"]
             ]
             assert config["metadata"]["name"] in sources, (name, container["name"])
+
+
+def test_the_kubernetes_processes_get_what_their_compose_services_get() -> None:
+    """Each manifest's container is given (by the ConfigMap, a value or a secret) every
+    variable its compose service sets, but the mall token the analytics process never reads."""
+    [config] = of_kind("ConfigMap").values()
+    services = raw_compose()["services"]
+    deployments = of_kind("Deployment")
+    not_read = {"analytics": {"MALL_API_TOKEN"}}
+    for name in ("analytics", "desk", "mall"):
+        [container] = deployments[name]["spec"]["template"]["spec"]["containers"]
+        given = set(config["data"]) | {variable["name"] for variable in container.get("env", [])}
+        wanted = set(services[name]["environment"]) - not_read.get(name, set())
+        assert wanted - given == set(), name
+    analytics = deployments["analytics"]["spec"]
+    assert analytics["replicas"] == 1  # one consumer of the queue
+    assert of_kind("Service")["analytics"]["spec"]["ports"][0]["port"] == 5058
