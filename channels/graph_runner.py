@@ -73,11 +73,10 @@ class PlannedGraphRunner(DaskGraphRunner):
         run_targets = tuple(targets if targets else self._graph_schema.target_names)
         given = dict(inputs or {})
         plan = self._plan(run_targets, frozenset(given))
-        planned = {name for name, _, _ in plan}
         # Outputs by name, as dask keeps them: (name, output), the inputs' too.
         outputs: dict[str, Any] = {}
         for name, value in given.items():
-            if isinstance(value, str) and value in planned:
+            if isinstance(value, str) and any(value == name for name, _, _ in plan):
                 raise GraphRunError(
                     f"Input value '{value}' clashes with a node name. Make sure that none of "
                     f"the input names passed to the `run` method are the same as node names "

@@ -59,10 +59,8 @@ class TurnGate:
     """
 
     def __init__(self, limit: int) -> None:
-        if limit < 0:
-            raise ValueError("the number of concurrent turns cannot be negative")
-        self.limit = limit
         self._loops: dict[asyncio.AbstractEventLoop, _LoopState] = {}
+        self.reset(limit)
 
     def _state(self) -> _LoopState:
         loop = asyncio.get_running_loop()
@@ -94,14 +92,7 @@ class TurnGate:
             queued = state.conversations[conversation] = _Conversation()
         queued.messages += 1
         try:
-            TURNS_WAITING.inc()
-            try:
-                await queued.lock.acquire()
-            except BaseException:
-                turn.close()
-                raise
-            finally:
-                TURNS_WAITING.dec()
+            await _wait_for(queued.lock.acquire(), turn)
             try:
                 return await self._in_place(state, turn)
             finally:
@@ -112,18 +103,23 @@ class TurnGate:
                 state.conversations.pop(conversation, None)
 
     async def _in_place(self, state: _LoopState, turn: Any) -> Any:
-        TURNS_WAITING.inc()
-        try:
-            await state.places.acquire()
-        except BaseException:
-            turn.close()
-            raise
-        finally:
-            TURNS_WAITING.dec()
+        await _wait_for(state.places.acquire(), turn)
         try:
             return await turn
         finally:
             state.places.release()
+
+
+async def _wait_for(acquire: Any, turn: Any) -> None:
+    """Await `acquire`, counted as waiting; a turn that never gets there is closed unrun."""
+    TURNS_WAITING.inc()
+    try:
+        await acquire
+    except BaseException:
+        turn.close()
+        raise
+    finally:
+        TURNS_WAITING.dec()
 
 
 def install(limit: int) -> None:

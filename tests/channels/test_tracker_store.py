@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from channels import tracker_store
 from channels.tracker_store import WINDOW_ATTRIBUTE, WindowedSQLTrackerStore, retrieve_since
+from tests.mall.fixtures import throwaway_postgres
 
 DOMAIN = Domain.load(str(Path(__file__).resolve().parents[2] / "domain.yml"))
 INTENTS = ["greet", "ask_price", "affirm", "deny", "thank", "ask_stock"]
@@ -455,22 +455,8 @@ def test_nothing_found_long_ago_does_not_make_a_later_tracker_new(
 @pytest.fixture
 def postgres_tracker_url() -> Iterator[str]:
     """A throwaway PostgreSQL database for tracker stores, dropped afterwards."""
-    psycopg2 = pytest.importorskip("psycopg2")
-    admin_args = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
-    try:
-        admin = psycopg2.connect(connect_timeout=3, **admin_args)
-    except psycopg2.OperationalError as error:
-        pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432: {error}")
-    admin.autocommit = True
-    name = f"trackers_test_{uuid.uuid4().hex[:12]}"
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with throwaway_postgres("trackers_test") as url:
+        yield url
 
 
 @pytest.mark.postgres

@@ -4,6 +4,7 @@ service token test apps are built with."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -63,26 +64,33 @@ def database(db_url: str) -> Iterator[Database]:
     db.dispose()
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL database, migrated, dropped afterwards."""
+@contextlib.contextmanager
+def throwaway_postgres(prefix: str) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped afterwards (skips when the server
+    on 127.0.0.1:5432 is not reachable)."""
     psycopg2 = pytest.importorskip("psycopg2")
     try:
         admin = psycopg2.connect(connect_timeout=3, **PG_ADMIN)
     except psycopg2.OperationalError as error:
         pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432: {error}")
     admin.autocommit = True
-    name = f"mall_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with admin.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
     try:
-        upgrade(url)
-        yield url
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
     finally:
         with admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database, migrated, dropped afterwards."""
+    with throwaway_postgres("mall_test") as url:
+        upgrade(url)
+        yield url
 
 
 def database_with_customers(
